@@ -1,0 +1,21 @@
+import type { FieldValue } from './salesforce-event.js';
+
+// Salesforce sends `2018-05-04T11:35:40.000Z` in Outbound Messages and Apex JSON.serialize writes
+// `2026-11-20T10:00:00.000+0000` (offset without a colon, which Date.parse does not accept everywhere).
+const DATETIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)(Z|[+-]\d{2}:?\d{2})$/;
+
+/** Parses a Salesforce datetime to ISO-8601 UTC, or undefined when it is not one. */
+export function parseSalesforceDatetime(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = DATETIME.exec(value.trim());
+  if (!m) return undefined;
+  const [, local, zone] = m;
+  const offset = zone === 'Z' ? 'Z' : `${zone!.slice(0, 3)}:${zone!.slice(-2)}`;
+  const ms = Date.parse(`${local}${offset}`);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+/** The timestamp that orders changes to a record: SystemModstamp, else LastModifiedDate. */
+export function modstampOf(fields: Record<string, FieldValue | undefined>): string | undefined {
+  return parseSalesforceDatetime(fields['SystemModstamp']) ?? parseSalesforceDatetime(fields['LastModifiedDate']);
+}

@@ -1,0 +1,8 @@
+import { mirrorHandler } from './mirror.js';
+import type { Handler } from './define-handler.js';
+
+/**
+ * The handlers this deployment runs: add yours here. Each gets its own queue, retries and
+ * dead-letter queue; an event goes to every handler whose `match` it fits.
+ */
+export const handlers: readonly Handler[] = [mirrorHandler];

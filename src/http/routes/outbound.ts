@@ -1,0 +1,71 @@
+import type { Request, Response } from 'express';
+import { AppError } from '../../errors.js';
+import { outboundEvents, parseOutboundMessage } from '../../events/outbound-message.js';
+import { FLOW_PATTERN } from '../../events/salesforce-event.js';
+import { SOAP_ACK, soapFault } from '../../events/soap-reply.js';
+import type { Logger } from '../../log.js';
+import type { Ingest } from '../../queue/ingest.js';
+import { verifyOrgAllowed } from '../../verification/org-allowlist.js';
+import { verifyOutboundToken, type TokenPolicy } from '../../verification/outbound-token.js';
+import { hasMediaType, rawBodyReader } from '../raw-body.js';
+
+export interface OutboundRouteDeps {
+  ingest: Ingest;
+  log: Logger;
+  allowedOrgPrefixes: ReadonlySet<string> | null;
+  tokens: TokenPolicy;
+  maxBodyBytes: number;
+  now?: () => Date;
+}
+
+/**
+ * POST /outbound/:flow — a Salesforce Outbound Message. Cheap checks come before reading the body;
+ * the Ack is sent only after the notifications are committed. Every refusal is a SOAP fault.
+ */
+export function outboundRoute(deps: OutboundRouteDeps) {
+  const readBody = rawBodyReader(deps.maxBodyBytes);
+  const now = deps.now ?? (() => new Date());
+  return async (req: Request, res: Response): Promise<void> => {
+    const flow = String(req.params['flow']);
+    try {
+      if (!FLOW_PATTERN.test(flow)) {
+        throw new AppError('UNKNOWN_FLOW', 'The flow in the URL must be 1-64 letters, digits, dashes or underscores.', { status: 404 });
+      }
+      if (!hasMediaType(req, ['text/xml', 'application/xml', 'application/soap+xml'])) {
+        throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the Outbound Message as Content-Type: text/xml; charset=utf-8.', { status: 415 });
+      }
+      verifyOutboundToken(deps.tokens, flow, req.query['token']);
+      const body = await readBody(req, res);
+      const message = parseOutboundMessage(body);
+      verifyOrgAllowed(deps.allowedOrgPrefixes, message.organizationId);
+      const events = outboundEvents(message, flow, now());
+      const result = await deps.ingest(events);
+      res.locals['ingest'] = result;
+      deps.log.debug({ flow, orgId: events[0]?.orgId, ...result }, 'outbound message stored');
+      res.status(200).type('text/xml; charset=utf-8').send(SOAP_ACK);
+    } catch (err) {
+      sendFault(res, err, deps.log, flow);
+    }
+  };
+}
+
+function sendFault(res: Response, err: unknown, log: Logger, flow: string): void {
+  const known = err instanceof AppError ? err : undefined;
+  if (!known || known.status >= 500) {
+    log.error({ err: errorForLog(err), flow }, 'outbound message not stored');
+  } else {
+    log.info({ code: known.code, flow }, 'outbound message refused');
+  }
+  const status = known?.status ?? 500;
+  const kind = status >= 500 ? 'Server' : 'Client';
+  const code = known?.code ?? 'INTERNAL';
+  const message = known?.message ?? 'An internal error occurred; nothing was stored. Salesforce will retry.';
+  res.locals['errorCode'] = code;
+  if (!res.headersSent) res.status(status).type('text/xml; charset=utf-8').send(soapFault(kind, code, message));
+}
+
+function errorForLog(err: unknown): Record<string, unknown> {
+  if (err instanceof AppError) return { code: err.code, message: err.message, cause: String((err.cause as Error | undefined)?.message ?? '') };
+  if (err instanceof Error) return { message: err.message, stack: err.stack };
+  return { message: String(err) };
+}

@@ -1,0 +1,57 @@
+import { PgBoss } from 'pg-boss';
+import type { ConnectionSettings } from '../db/pool.js';
+import type { Handler } from '../handlers/define-handler.js';
+import type { Logger } from '../log.js';
+
+export interface BossOptions {
+  connection: ConnectionSettings;
+  log: Logger;
+  /** Run pg-boss maintenance (expiry, retention, dead-lettering of expired jobs). Workers do. */
+  supervise: boolean;
+}
+
+/**
+ * Starts pg-boss (installing or migrating its own `pgboss` schema) on its own pool. Its `error`
+ * event is how it reports a lost connection; without a listener the process would crash.
+ */
+export async function startBoss(options: BossOptions): Promise<PgBoss> {
+  const boss = new PgBoss({
+    connectionString: options.connection.connectionString,
+    ssl: options.connection.ssl,
+    max: Math.max(2, Math.ceil(options.connection.max / 2)),
+    application_name: 'forcehook-queue',
+    supervise: options.supervise,
+    schedule: options.supervise,
+  });
+  boss.on('error', (err: Error) => options.log.warn({ err: { message: err.message } }, 'queue database error; pg-boss retries'));
+  boss.on('warning', (warning: { message?: string }) => options.log.debug({ warning }, 'pg-boss warning'));
+  await boss.start();
+  return boss;
+}
+
+/** Creates each handler's queue and its dead-letter queue (which must exist first). Idempotent. */
+export async function ensureHandlerQueues(boss: PgBoss, handlers: readonly Handler[]): Promise<void> {
+  const existing = new Set((await boss.getQueues()).map((q) => q.name));
+  for (const h of handlers) {
+    if (!existing.has(h.deadLetterQueue)) {
+      await boss.createQueue(h.deadLetterQueue, { retentionSeconds: 14 * 24 * 3600, deleteAfterSeconds: 14 * 24 * 3600 });
+    }
+    const options = {
+      deadLetter: h.deadLetterQueue,
+      retryLimit: h.retryLimit,
+      retryDelay: h.retryDelaySeconds,
+      retryBackoff: h.retryBackoff,
+      retryDelayMax: h.retryDelayMaxSeconds,
+      expireInSeconds: 15 * 60,
+      // Salesforce retries an unacknowledged message for 24 hours; keep queued work longer than that.
+      retentionSeconds: 14 * 24 * 3600,
+      deleteAfterSeconds: 24 * 3600,
+    };
+    if (existing.has(h.queue)) {
+      const { deadLetter: _dl, retryDelayMax: _max, ...updatable } = options;
+      await boss.updateQueue(h.queue, updatable);
+    } else {
+      await boss.createQueue(h.queue, options);
+    }
+  }
+}

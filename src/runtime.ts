@@ -1,0 +1,103 @@
+import type pg from 'pg';
+import type { PgBoss } from 'pg-boss';
+import { loadConfig, type Config } from './config.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
+import { migrate } from './db/migrate.js';
+import { createPool, sslFor, type ConnectionSettings } from './db/pool.js';
+import { handlers as defaultHandlers } from './handlers/index.js';
+import type { Handler } from './handlers/define-handler.js';
+import { HandlerRegistry } from './handlers/registry.js';
+import { createApp } from './http/app.js';
+import { listen, type Listening } from './http/server.js';
+import { createLogger, type Logger } from './log.js';
+import { ensureHandlerQueues, startBoss } from './queue/boss.js';
+import { createIngest } from './queue/ingest.js';
+import { startWorkers } from './queue/worker.js';
+
+export interface StartOptions {
+  web: boolean;
+  worker: boolean;
+  env: Record<string, string | undefined>;
+  log?: Logger;
+  handlers?: readonly Handler[];
+}
+
+export interface Running {
+  config: Config;
+  log: Logger;
+  pool: pg.Pool;
+  boss: PgBoss;
+  /** The bound HTTP port, when the web role runs. */
+  port: number | undefined;
+  /** Stop accepting, finish in-flight requests and jobs, close the database. */
+  stop(): Promise<void>;
+}
+
+/** Opens the configured database, or starts the embedded one, and says in one line which it is. */
+export async function openDatabase(config: Config, log: Logger): Promise<{ settings: ConnectionSettings; embedded?: EmbeddedPostgres }> {
+  if ('url' in config.database) {
+    const { url, ssl, poolMax } = config.database;
+    const u = new URL(url);
+    log.info(`database: ${u.hostname}:${u.port || 5432}${u.pathname} from DATABASE_URL (TLS ${ssl === 'off' ? 'off' : ssl})`);
+    return { settings: { connectionString: url, ssl: sslFor(url, ssl), max: poolMax } };
+  }
+  const embedded = await startEmbeddedPostgres({ dir: config.database.embedded.dataDir, log });
+  log.info(`database: embedded PostgreSQL in ${embedded.dataDir} (DATABASE_URL is not set)`);
+  return { settings: { connectionString: embedded.url, ssl: false, max: config.database.poolMax }, embedded };
+}
+
+/** The composition root: configuration -> database -> queue -> web and/or worker. */
+export async function startForcehook(options: StartOptions): Promise<Running> {
+  const config = loadConfig(options.env);
+  const log = options.log ?? createLogger(config.logLevel);
+  if (config.allowedOrgPrefixes === null) {
+    log.warn('SALESFORCE_ORG_IDS is not set: accepting Outbound Messages from ANY org (local embedded database only). Set it before exposing this server.');
+  }
+  const { settings, embedded } = await openDatabase(config, log);
+  const pool = createPool(settings, log);
+  const cleanup: (() => Promise<void>)[] = [async () => pool.end(), async () => embedded?.stop()];
+  const closeAll = async (): Promise<void> => {
+    for (const step of cleanup.splice(0)) await step().catch((err: unknown) => log.warn({ err: String(err) }, 'shutdown step failed'));
+  };
+  try {
+    const applied = await migrate(pool);
+    if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
+    const boss = await startBoss({ connection: settings, log, supervise: options.worker });
+    cleanup.unshift(() => boss.stop({ graceful: true, timeout: 20_000 }));
+    const handlerList = options.handlers ?? defaultHandlers;
+    await ensureHandlerQueues(boss, handlerList);
+    const registry = new HandlerRegistry(handlerList);
+    const shutdown = new AbortController();
+
+    let server: Listening | undefined;
+    if (options.web) {
+      const app = createApp({
+        config,
+        log,
+        ingest: createIngest({ pool, boss, registry }),
+        checkDatabase: async () => void (await pool.query('SELECT 1')),
+      });
+      server = await listen(app, config.port);
+      cleanup.unshift(() => server!.close());
+      log.info(`listening on port ${server.port}: POST /outbound/<flow>, GET /readyz`);
+    }
+    if (options.worker) {
+      await startWorkers(handlerList, { boss, db: pool, log, signal: shutdown.signal });
+      log.info({ handlers: handlerList.map((h) => h.name) }, 'worker started');
+    }
+    return {
+      config,
+      log,
+      pool,
+      boss,
+      port: server?.port,
+      stop: async () => {
+        shutdown.abort();
+        await closeAll();
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,34 @@
+import type { Handler } from '../../src/handlers/define-handler.js';
+import { startForcehook, type Running } from '../../src/runtime.js';
+import { toId18 } from '../../src/events/salesforce-id.js';
+import type { TestDatabase } from './database.js';
+
+/** The org the tests send as, and one the service does not know. */
+export const ORG_15 = '00D5g00000TESTa';
+export const ORG_18 = toId18(ORG_15);
+export const STRANGER_ORG = '00D5g00000OTHER';
+
+export interface TestService extends Running {
+  url: string;
+}
+
+/** Runs forcehook as `npm start` would, on the test file's database and a free port. */
+export async function startTestService(
+  db: TestDatabase,
+  options: { env?: Record<string, string>; web?: boolean; worker?: boolean; handlers?: readonly Handler[] } = {},
+): Promise<TestService> {
+  const running = await startForcehook({
+    web: options.web ?? true,
+    worker: options.worker ?? true,
+    env: {
+      DATABASE_URL: db.url,
+      DATABASE_SSL: 'off',
+      PORT: '0',
+      SALESFORCE_ORG_IDS: ORG_15,
+      LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+      ...options.env,
+    },
+    ...(options.handlers ? { handlers: options.handlers } : {}),
+  });
+  return { ...running, url: `http://127.0.0.1:${running.port ?? 0}` };
+}
