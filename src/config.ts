@@ -34,21 +34,26 @@ const secretList = z
   .transform((raw) => raw.split(/[\s,]+/).filter(Boolean))
   .refine((list) => list.every((s) => /^whsec_[A-Za-z0-9+/=]{16,}$/.test(s)), 'each secret must look like whsec_<base64> (make one with `forcehook secret new`)');
 
+function wholeNumber(what: string, min: number, max: number) {
+  const message = `must be ${what}`;
+  return z.coerce.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
+}
+
 const EnvSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: wholeNumber('a port number from 0 to 65535', 0, 65535).default(3000),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   /** `auto`: TLS without certificate verification for any non-local host (what Heroku Postgres needs). */
   DATABASE_SSL: z.enum(['auto', 'off', 'require', 'verify']).default('auto'),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(2).max(200).default(10),
+  DATABASE_POOL_MAX: wholeNumber('a whole number from 2 to 200', 2, 200).default(10),
   FORCEHOOK_DATA_DIR: z.string().min(1).default('.forcehook'),
   SALESFORCE_ORG_IDS: orgIds.optional(),
   OUTBOUND_TOKEN: z.string().min(16, 'use at least 16 characters (try `openssl rand -hex 24`)').optional(),
   OUTBOUND_FLOW_TOKENS: flowTokens.optional(),
   WEBHOOK_SECRETS: secretList.optional(),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(5 * 1024 * 1024),
+  MAX_BODY_BYTES: wholeNumber('a byte count from 1024 to 104857600', 1024, 100 * 1024 * 1024).default(5 * 1024 * 1024),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   NODE_ENV: z.string().optional(),
 });

@@ -41,14 +41,16 @@ export async function ensureHandlerQueues(boss: PgBoss, handlers: readonly Handl
       retryLimit: h.retryLimit,
       retryDelay: h.retryDelaySeconds,
       retryBackoff: h.retryBackoff,
-      retryDelayMax: h.retryDelayMaxSeconds,
+      ...(h.retryBackoff ? { retryDelayMax: h.retryDelayMaxSeconds } : {}),
       expireInSeconds: 15 * 60,
       // Salesforce retries an unacknowledged message for 24 hours; keep queued work longer than that.
       retentionSeconds: 14 * 24 * 3600,
       deleteAfterSeconds: 24 * 3600,
     };
     if (existing.has(h.queue)) {
-      const { deadLetter: _dl, retryDelayMax: _max, ...updatable } = options;
+      // A queue's dead-letter queue and maximum delay are fixed at creation in pg-boss.
+      const { deadLetter: _deadLetter, ...rest } = options;
+      const updatable = Object.fromEntries(Object.entries(rest).filter(([k]) => k !== 'retryDelayMax'));
       await boss.updateQueue(h.queue, updatable);
     } else {
       await boss.createQueue(h.queue, options);

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 
 export interface InboxRow {
+  id: string;
   org_id: string;
   delivery_id: string;
   source: string;

@@ -1,0 +1,135 @@
+import request from 'supertest';
+import { PermanentError } from '../../src/errors.js';
+import { defineHandler } from '../../src/handlers/define-handler.js';
+import { mirrorHandler } from '../../src/handlers/mirror.js';
+import type { SalesforceEvent } from '../../src/events/salesforce-event.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { fixture } from '../helpers/fixtures.js';
+import { buildOutboundMessage, fakeId } from '../helpers/outbound-builder.js';
+import { inboxRows, recordRows } from '../helpers/rows.js';
+import { ORG_15, ORG_18, startTestService, type TestService } from '../helpers/service.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+/** A handler that fails on purpose for records whose LastName says so. */
+const seen: string[] = [];
+const flaky = defineHandler({
+  name: 'flaky',
+  match: { flow: 'flaky' },
+  batchSize: 10,
+  retryLimit: 1,
+  retryDelaySeconds: 1,
+  retryBackoff: false,
+  async handle(events: SalesforceEvent[]) {
+    for (const e of events) {
+      seen.push(e.deliveryId);
+      if (e.fields['LastName'] === 'permanent') throw new PermanentError('LastName says this can never work');
+      if (e.fields['LastName'] === 'always') throw new Error('temporary trouble that never ends');
+    }
+  },
+});
+
+let db: TestDatabase;
+let service: TestService;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  service = await startTestService(db, { handlers: [mirrorHandler, flaky] });
+});
+afterAll(async () => {
+  await service?.stop();
+  await db?.drop();
+});
+
+function post(flow: string, body: string | Buffer) {
+  return request(service.url).post(`/outbound/${flow}`).set('Content-Type', 'text/xml').send(Buffer.from(body));
+}
+
+function contact(n: number, fields: Record<string, string | null>, deliveryOffset = 0) {
+  return { id: fakeId('04l', n + deliveryOffset), sobjectType: 'Contact', fields: { Id: fakeId('003', n), ...fields } };
+}
+
+async function statusOf(deliveryId: string): Promise<string | undefined> {
+  return (await inboxRows(db.pool)).find((r) => r.delivery_id === deliveryId)?.status;
+}
+
+describe('worker and the mirror handler', () => {
+  test('mirrors each record and marks the inbox rows done', async () => {
+    await post('contacts', fixture('outbound/contacts-two.xml')).expect(200);
+    await waitFor('both inbox rows done', async () => (await inboxRows(db.pool)).filter((r) => r.status === 'done').length === 2);
+    const records = (await recordRows(db.pool)).filter((r) => r.sobject_type === 'Contact');
+    expect(records).toHaveLength(2);
+    expect(records[0]).toMatchObject({
+      org_id: ORG_18,
+      record_id: '0035g00000XyZ01AAF',
+      deleted: false,
+      last_delivery_id: '04l5g00000Ab1CdAAJ',
+      fields: { Id: '0035g00000XyZ01AAF', Email: 'ada.lovelace@example.com', FirstName: 'Ada', LastName: 'Lovelace', LastModifiedById: '0055g00000Int01AAB', SystemModstamp: '2026-11-20T10:00:00.000Z' },
+    });
+    expect(records[0]?.modstamp?.toISOString()).toBe('2026-11-20T10:00:00.000Z');
+    const outcomes = (await inboxRows(db.pool)).map((r) => r.outcomes);
+    expect(outcomes).toEqual([{ 'forcehook.mirror': 'done' }, { 'forcehook.mirror': 'done' }]);
+  });
+
+  test('an older update delivered after a newer one is skipped, not failed; the newest state wins', async () => {
+    const newer = buildOutboundMessage({ orgId: ORG_15, notifications: [contact(500, { LastName: 'Newer', SystemModstamp: '2026-11-22T10:00:05.000Z' }, 0)] });
+    const older = buildOutboundMessage({ orgId: ORG_15, notifications: [contact(500, { LastName: 'Older', SystemModstamp: '2026-11-22T10:00:01.000Z' }, 1)] });
+    await post('contacts', newer).expect(200);
+    await waitFor('newer applied', async () => (await statusOf(fakeId('04l', 500))) === 'done');
+    await post('contacts', older).expect(200);
+    await waitFor('older settled', async () => (await statusOf(fakeId('04l', 501))) === 'done');
+    const rows = await inboxRows(db.pool);
+    expect(rows.find((r) => r.delivery_id === fakeId('04l', 501))?.outcomes).toEqual({ 'forcehook.mirror': 'skipped' });
+    const record = (await recordRows(db.pool)).find((r) => r.record_id.startsWith(fakeId('003', 500)));
+    expect(record?.fields['LastName']).toBe('Newer');
+    expect(record?.last_delivery_id).toBe(fakeId('04l', 500));
+  });
+
+  test('out-of-order updates in one message converge on the newest', async () => {
+    const body = buildOutboundMessage({
+      orgId: ORG_15,
+      notifications: [
+        contact(600, { LastName: 'Third', SystemModstamp: '2026-11-22T11:00:03.000Z' }, 0),
+        contact(600, { LastName: 'First', SystemModstamp: '2026-11-22T11:00:01.000Z' }, 1),
+        contact(600, { LastName: 'Second', SystemModstamp: '2026-11-22T11:00:02.000Z' }, 2),
+      ],
+    });
+    await post('contacts', body).expect(200);
+    await waitFor('all three settled', async () => {
+      const rows = (await inboxRows(db.pool)).filter((r) => r.record_id.startsWith(fakeId('003', 600)));
+      return rows.length === 3 && rows.every((r) => r.status === 'done');
+    });
+    const record = (await recordRows(db.pool)).find((r) => r.record_id.startsWith(fakeId('003', 600)));
+    expect(record?.fields['LastName']).toBe('Third');
+  });
+
+  test('IsDeleted=true marks the mirrored record deleted', async () => {
+    const body = buildOutboundMessage({ orgId: ORG_15, notifications: [contact(700, { IsDeleted: 'true', SystemModstamp: '2026-11-22T12:00:00.000Z' })] });
+    await post('contacts', body).expect(200);
+    await waitFor('deleted', async () => (await recordRows(db.pool)).find((r) => r.record_id.startsWith(fakeId('003', 700)))?.deleted);
+  });
+
+  test('a failing event is retried, then dead-lettered with its reason, without failing its batch mates', async () => {
+    seen.length = 0;
+    const body = buildOutboundMessage({
+      orgId: ORG_15,
+      notifications: [contact(800, { LastName: 'fine' }), contact(801, { LastName: 'always' }), contact(802, { LastName: 'permanent' })],
+    });
+    await post('flaky', body).expect(200);
+    const flakyStatus = async (n: number) => (await inboxRows(db.pool)).find((r) => r.delivery_id === fakeId('04l', n) && r.flow === 'flaky');
+    await waitFor('the good event done', async () => (await flakyStatus(800))?.status === 'done');
+    await waitFor('the permanent failure failed', async () => (await flakyStatus(802))?.status === 'failed');
+    await waitFor('the retried failure failed', async () => (await flakyStatus(801))?.status === 'failed', 20_000);
+    expect((await flakyStatus(801))?.last_error).toBe('temporary trouble that never ends');
+    expect((await flakyStatus(802))?.last_error).toBe('LastName says this can never work');
+    // The permanent one ran once; the temporary one ran once plus its one retry.
+    expect(seen.filter((d) => d === fakeId('04l', 802)).length).toBeGreaterThanOrEqual(1);
+    expect(seen.filter((d) => d === fakeId('04l', 801)).length).toBeGreaterThanOrEqual(2);
+    const dead = await waitFor('two jobs in the dead-letter queue', async () => {
+      const { rows } = await db.pool.query<{ data: { inboxId: number } }>("SELECT data FROM pgboss.job WHERE name = 'forcehook.flaky.dead'");
+      return rows.length === 2 ? rows : undefined;
+    });
+    const deadIds = dead.map((r) => r.data.inboxId).sort();
+    const expected = (await inboxRows(db.pool)).filter((r) => r.flow === 'flaky' && r.delivery_id !== fakeId('04l', 800)).map((r) => Number(r.id)).sort();
+    expect(deadIds).toEqual(expected);
+  });
+});

@@ -1,0 +1,64 @@
+import { loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+
+const base = { DATABASE_URL: 'postgres://u:p@db.example.com:5432/app', SALESFORCE_ORG_IDS: '00D5g00000TESTa' };
+
+function messageOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  test('defaults', () => {
+    const config = loadConfig(base);
+    expect(config.port).toBe(3000);
+    expect(config.maxBodyBytes).toBe(5 * 1024 * 1024);
+    expect(config.database).toEqual({ url: base.DATABASE_URL, ssl: 'auto', poolMax: 10 });
+    expect([...(config.allowedOrgPrefixes ?? [])]).toEqual(['00D5g00000TESTa']);
+  });
+
+  test('15- and 18-character org ids are both kept by their 15-character prefix', () => {
+    const config = loadConfig({ ...base, SALESFORCE_ORG_IDS: '00D5g00000TESTaEAP, 00D5g00000OTHER' });
+    expect([...(config.allowedOrgPrefixes ?? [])]).toEqual(['00D5g00000TESTa', '00D5g00000OTHER']);
+  });
+
+  test.each([
+    [{ PORT: 'eighty' }, /^PORT: /],
+    [{ PORT: '70000' }, /^PORT: /],
+    [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL: must be a postgres/],
+    [{ SALESFORCE_ORG_IDS: 'not-an-org' }, /^SALESFORCE_ORG_IDS: each org id must be/],
+    [{ SALESFORCE_ORG_IDS: '*' }, /^SALESFORCE_ORG_IDS: "\*" \(any org\) is only allowed on the local embedded database/],
+    [{ OUTBOUND_TOKEN: 'short' }, /^OUTBOUND_TOKEN: use at least 16 characters/],
+    [{ OUTBOUND_FLOW_TOKENS: 'contacts' }, /^OUTBOUND_FLOW_TOKENS: use flow=token pairs/],
+    [{ WEBHOOK_SECRETS: 'hunter2' }, /^WEBHOOK_SECRETS: each secret must look like whsec_/],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+    [{ DATABASE_SSL: 'maybe' }, /^DATABASE_SSL: /],
+  ])('%j is refused with one line naming the variable', (override, pattern) => {
+    const message = messageOf({ ...base, ...override });
+    expect(message).toMatch(pattern);
+    expect(message).not.toContain('\n');
+  });
+
+  test('SALESFORCE_ORG_IDS is required with a real database', () => {
+    expect(messageOf({ DATABASE_URL: base.DATABASE_URL })).toMatch(/^SALESFORCE_ORG_IDS: required/);
+  });
+
+  test('on the embedded database an unset SALESFORCE_ORG_IDS means any org, for local use', () => {
+    const config = loadConfig({});
+    expect(config.allowedOrgPrefixes).toBeNull();
+    expect(config.database).toEqual({ embedded: { dataDir: '.forcehook' }, poolMax: 10 });
+  });
+
+  test('an empty variable counts as unset', () => {
+    expect(loadConfig({ ...base, PORT: '', OUTBOUND_TOKEN: '' }).port).toBe(3000);
+  });
+
+  test('a secret value never appears in the error', () => {
+    expect(messageOf({ ...base, WEBHOOK_SECRETS: 'whsec_tooShort hunter2-secret' })).not.toContain('hunter2');
+  });
+});
