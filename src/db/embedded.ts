@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { resolve, join } from 'node:path';
@@ -66,7 +66,11 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     dataDir,
-    stop: () => pg.stop(),
+    stop: async () => {
+      await pg.stop();
+      // A throw-away cluster leaves nothing behind, not even its password file.
+      if (options.persistent === false) rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

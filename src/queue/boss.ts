@@ -22,6 +22,8 @@ export async function startBoss(options: BossOptions): Promise<PgBoss> {
     application_name: 'forcehook-queue',
     supervise: options.supervise,
     schedule: options.supervise,
+    // Workers are woken by NOTIFY when a job commits instead of waiting out a poll; polling stays as the floor.
+    useListenNotify: options.supervise,
   });
   boss.on('error', (err: Error) => options.log.warn({ err: { message: err.message } }, 'queue database error; pg-boss retries'));
   boss.on('warning', (warning: { message?: string }) => options.log.debug({ warning }, 'pg-boss warning'));
@@ -43,6 +45,7 @@ export async function ensureHandlerQueues(boss: PgBoss, handlers: readonly Handl
       retryBackoff: h.retryBackoff,
       ...(h.retryBackoff ? { retryDelayMax: h.retryDelayMaxSeconds } : {}),
       expireInSeconds: 15 * 60,
+      notify: true,
       // Salesforce retries an unacknowledged message for 24 hours; keep queued work longer than that.
       retentionSeconds: 14 * 24 * 3600,
       deleteAfterSeconds: 24 * 3600,

@@ -24,6 +24,7 @@ export async function startWorkers(handlers: readonly Handler[], deps: WorkerDep
         localConcurrency: handler.concurrency,
         perJobResults: true,
         pollingIntervalSeconds: 0.5,
+        notifyPollingIntervalSeconds: 2,
         burstWhenBatchFull: true,
       },
       (jobs) => runBatch(handler, jobs, deps),
