@@ -67,6 +67,7 @@ export interface Config {
   allowedOrgPrefixes: ReadonlySet<string> | null;
   outboundToken: string | undefined;
   outboundFlowTokens: Readonly<Record<string, string>>;
+  /** Verification keys for Apex callouts; the first one signs `forcehook send-test`. */
   webhookSecrets: readonly string[];
   maxBodyBytes: number;
   logLevel: Env['LOG_LEVEL'];

@@ -10,6 +10,7 @@ import { HandlerRegistry } from './handlers/registry.js';
 import { createApp } from './http/app.js';
 import { listen, type Listening } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
+import { localWebhookSecret } from './verification/local-secret.js';
 import { ensureHandlerQueues, startBoss } from './queue/boss.js';
 import { createIngest } from './queue/ingest.js';
 import { startWorkers } from './queue/worker.js';
@@ -46,10 +47,23 @@ export async function openDatabase(config: Config, log: Logger): Promise<{ setti
   return { settings: { connectionString: embedded.url, ssl: false, max: config.database.poolMax }, embedded };
 }
 
+/** WEBHOOK_SECRETS, or on the local embedded database a generated secret kept in its data folder. */
+function webhookSecretsFor(config: Config, log: Logger): readonly string[] {
+  if (config.webhookSecrets.length > 0) return config.webhookSecrets;
+  if ('embedded' in config.database) {
+    const dir = config.database.embedded.dataDir;
+    log.info(`WEBHOOK_SECRETS is not set: Apex callouts are verified with the local secret in ${dir}/webhook-secret`);
+    return [localWebhookSecret(dir)];
+  }
+  log.warn('WEBHOOK_SECRETS is not set: POST /apex/<flow> refuses every callout until it is (make one with `forcehook secret new`).');
+  return [];
+}
+
 /** The composition root: configuration -> database -> queue -> web and/or worker. */
 export async function startForcehook(options: StartOptions): Promise<Running> {
-  const config = loadConfig(options.env);
-  const log = options.log ?? createLogger(config.logLevel);
+  const loaded = loadConfig(options.env);
+  const log = options.log ?? createLogger(loaded.logLevel);
+  const config = { ...loaded, webhookSecrets: webhookSecretsFor(loaded, log) };
   if (config.allowedOrgPrefixes === null) {
     log.warn('SALESFORCE_ORG_IDS is not set: accepting Outbound Messages from ANY org (local embedded database only). Set it before exposing this server.');
   }
@@ -79,7 +93,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       });
       server = await listen(app, config.port);
       cleanup.unshift(() => server!.close());
-      log.info(`listening on port ${server.port}: POST /outbound/<flow>, GET /readyz`);
+      log.info(`listening on port ${server.port}: POST /outbound/<flow>, POST /apex/<flow>, GET /readyz`);
     }
     if (options.worker) {
       await startWorkers(handlerList, { boss, db: pool, log, signal: shutdown.signal });

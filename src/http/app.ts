@@ -4,11 +4,12 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Ingest } from '../queue/ingest.js';
+import { apexRoute } from './routes/apex.js';
 import { healthRoute, readyRoute } from './routes/health.js';
 import { outboundRoute } from './routes/outbound.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'allowedOrgPrefixes' | 'outboundToken' | 'outboundFlowTokens' | 'maxBodyBytes'>;
+  config: Pick<Config, 'allowedOrgPrefixes' | 'outboundToken' | 'outboundFlowTokens' | 'maxBodyBytes' | 'webhookSecrets'>;
   log: Logger;
   ingest: Ingest;
   checkDatabase: () => Promise<void>;
@@ -30,6 +31,17 @@ export function createApp(deps: AppDeps): express.Express {
       log: deps.log,
       allowedOrgPrefixes: deps.config.allowedOrgPrefixes,
       tokens: { token: deps.config.outboundToken, flowTokens: deps.config.outboundFlowTokens },
+      maxBodyBytes: deps.config.maxBodyBytes,
+      ...(deps.now ? { now: deps.now } : {}),
+    }),
+  );
+  app.post(
+    '/apex/:flow',
+    apexRoute({
+      ingest: deps.ingest,
+      log: deps.log,
+      allowedOrgPrefixes: deps.config.allowedOrgPrefixes,
+      secrets: deps.config.webhookSecrets,
       maxBodyBytes: deps.config.maxBodyBytes,
       ...(deps.now ? { now: deps.now } : {}),
     }),

@@ -60,7 +60,7 @@ describe('when the database is in trouble', () => {
     // A handler whose queue was never created: pg-boss refuses the jobs after the inbox insert.
     const ghost = defineHandler({ name: 'ghost', match: {}, handle: async () => undefined });
     const app = createApp({
-      config: { allowedOrgPrefixes: new Set([ORG_15]), outboundToken: undefined, outboundFlowTokens: {}, maxBodyBytes: 1e6 },
+      config: { allowedOrgPrefixes: new Set([ORG_15]), outboundToken: undefined, outboundFlowTokens: {}, maxBodyBytes: 1e6, webhookSecrets: [] },
       log: createLogger('silent'),
       ingest: createIngest({ pool: service.pool, boss: service.boss, registry: new HandlerRegistry([ghost]) }),
       checkDatabase: async () => undefined,
@@ -75,7 +75,7 @@ describe('when the database is in trouble', () => {
     const deadPool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
     deadPool.on('error', () => undefined);
     const app = createApp({
-      config: { allowedOrgPrefixes: new Set([ORG_15]), outboundToken: undefined, outboundFlowTokens: {}, maxBodyBytes: 1e6 },
+      config: { allowedOrgPrefixes: new Set([ORG_15]), outboundToken: undefined, outboundFlowTokens: {}, maxBodyBytes: 1e6, webhookSecrets: [] },
       log: createLogger('silent'),
       ingest: createIngest({ pool: deadPool, boss: service.boss, registry: new HandlerRegistry([]) }),
       checkDatabase: async () => void (await deadPool.query('SELECT 1')),

@@ -7,6 +7,7 @@ import type { Logger } from '../../log.js';
 import type { Ingest } from '../../queue/ingest.js';
 import { verifyOrgAllowed } from '../../verification/org-allowlist.js';
 import { verifyOutboundToken, type TokenPolicy } from '../../verification/outbound-token.js';
+import { errorForLog } from '../error-log.js';
 import { hasMediaType, rawBodyReader } from '../raw-body.js';
 
 export interface OutboundRouteDeps {
@@ -62,10 +63,4 @@ function sendFault(res: Response, err: unknown, log: Logger, flow: string): void
   const message = known?.message ?? 'An internal error occurred; nothing was stored. Salesforce will retry.';
   res.locals['errorCode'] = code;
   if (!res.headersSent) res.status(status).type('text/xml; charset=utf-8').send(soapFault(kind, code, message));
-}
-
-function errorForLog(err: unknown): Record<string, unknown> {
-  if (err instanceof AppError) return { code: err.code, message: err.message, cause: String((err.cause as Error | undefined)?.message ?? '') };
-  if (err instanceof Error) return { message: err.message, stack: err.stack };
-  return { message: String(err) };
 }

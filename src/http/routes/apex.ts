@@ -1,0 +1,79 @@
+import type { Request, Response } from 'express';
+import { AppError, InputError } from '../../errors.js';
+import { apexEvents, parseApexCallout } from '../../events/apex-callout.js';
+import { FLOW_PATTERN } from '../../events/salesforce-event.js';
+import type { Logger } from '../../log.js';
+import type { Ingest } from '../../queue/ingest.js';
+import { verifyOrgAllowed } from '../../verification/org-allowlist.js';
+import { verifyWebhook } from '../../verification/standard-webhooks.js';
+import { errorForLog } from '../error-log.js';
+import { hasMediaType, rawBodyReader } from '../raw-body.js';
+
+export interface ApexRouteDeps {
+  ingest: Ingest;
+  log: Logger;
+  allowedOrgPrefixes: ReadonlySet<string> | null;
+  /** `whsec_` secrets; any of them may have signed a request (rotation). */
+  secrets: readonly string[];
+  maxBodyBytes: number;
+  now?: () => Date;
+}
+
+/**
+ * POST /apex/:flow — a signed JSON callout from the Apex dispatcher. The signature is checked over
+ * the raw bytes before anything is parsed; 202 is sent only after the events are committed.
+ */
+export function apexRoute(deps: ApexRouteDeps) {
+  const readBody = rawBodyReader(deps.maxBodyBytes);
+  const now = deps.now ?? (() => new Date());
+  return async (req: Request, res: Response): Promise<void> => {
+    const flow = String(req.params['flow']);
+    try {
+      if (!FLOW_PATTERN.test(flow)) {
+        throw new AppError('UNKNOWN_FLOW', 'The flow in the URL must be 1-64 letters, digits, dashes or underscores.', { status: 404 });
+      }
+      if (!hasMediaType(req, ['application/json'])) {
+        throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the callout as Content-Type: application/json.', { status: 415 });
+      }
+      if (deps.secrets.length === 0) {
+        throw new AppError('NOT_CONFIGURED', 'This forcehook has no WEBHOOK_SECRETS, so it cannot verify Apex callouts; set the same whsec_ secret here and in the org.', {
+          status: 503,
+        });
+      }
+      const body = await readBody(req, res);
+      const at = now();
+      const { id } = verifyWebhook({ secrets: deps.secrets, headers: req.headers, body, nowSeconds: Math.floor(at.getTime() / 1000) });
+      const callout = parseApexCallout(parseJson(body));
+      verifyOrgAllowed(deps.allowedOrgPrefixes, callout.orgId);
+      const events = apexEvents(callout, id, flow, at);
+      const result = await deps.ingest(events);
+      res.locals['ingest'] = result;
+      deps.log.debug({ flow, webhookId: id, ...result }, 'apex callout stored');
+      res.status(202).json(result);
+    } catch (err) {
+      sendJsonError(res, err, deps.log, flow);
+    }
+  };
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+  } catch {
+    throw new InputError('BODY_MALFORMED', 'The body is not valid UTF-8 JSON.');
+  }
+}
+
+function sendJsonError(res: Response, err: unknown, log: Logger, flow: string): void {
+  const known = err instanceof AppError ? err : undefined;
+  if (!known || known.status >= 500) log.error({ err: errorForLog(err), flow }, 'apex callout not stored');
+  else log.info({ code: known.code, flow }, 'apex callout refused');
+  const status = known?.status ?? 500;
+  const error = {
+    code: known?.code ?? 'INTERNAL',
+    message: known?.message ?? 'An internal error occurred; nothing was stored. Retry later.',
+    ...(known && known.issues.length > 0 ? { issues: known.issues } : {}),
+  };
+  res.locals['errorCode'] = error.code;
+  if (!res.headersSent) res.status(status).json({ error });
+}
