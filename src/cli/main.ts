@@ -7,6 +7,8 @@ import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { createLogger } from '../log.js';
 import { openDatabase, startForcehook } from '../runtime.js';
+import { newWebhookSecret } from '../verification/local-secret.js';
+import { sendTestCallout } from './send-test.js';
 
 // A .env file in the working directory is read for local use; real environment variables win.
 if (existsSync('.env')) process.loadEnvFile('.env');
@@ -68,6 +70,31 @@ program
       await embedded?.stop();
     }
   });
+
+program
+  .command('send-test')
+  .description('send a signed sample Apex callout (one Contact insert) to a running forcehook')
+  .argument('<flow>', 'the flow to send to, e.g. contacts')
+  .option('--url <url>', 'base URL of the running forcehook', `http://localhost:${process.env['PORT'] || 3000}`)
+  .option('--object <sobject>', 'sObject type of the sample record', 'Contact')
+  .action(async (flow: string, opts: { url: string; object: string }) => {
+    const result = await sendTestCallout(loadConfig(process.env), { flow, url: opts.url, sobjectType: opts.object });
+    const target = `${opts.url.replace(/\/$/, '')}/apex/${flow}`;
+    if (result.status >= 200 && result.status < 300) {
+      console.log(`sent ${opts.object} ${result.recordId} to ${target}: ${result.status} ${result.body}`);
+      console.log(`delivery id ${result.webhookId}:${result.recordId}`);
+    } else {
+      console.error(`forcehook: ${target} answered ${result.status}: ${result.body}`);
+      process.exitCode = 1;
+    }
+  });
+
+program
+  .command('secret')
+  .description('signing secrets')
+  .command('new')
+  .description('print a fresh whsec_ secret for WEBHOOK_SECRETS and the org\'s Forcehook_Settings__c')
+  .action(() => console.log(newWebhookSecret()));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // One line that names the problem; a stack only for the unexpected.

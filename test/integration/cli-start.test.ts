@@ -65,6 +65,11 @@ describe('forcehook start (a real process)', () => {
       await request(url).get('/readyz').expect(200);
       await request(url).post('/outbound/contacts').set('Content-Type', 'text/xml').send(fixture('outbound/contacts-two.xml')).expect(200);
       expect(cli.output.join('\n')).toContain('database: embedded PostgreSQL in');
+
+      // send-test signs with the local secret the server generated in the same folder.
+      const sender = runCli(['send-test', 'contacts', '--url', url], { FORCEHOOK_DATA_DIR: join(dir, '.forcehook') });
+      expect((await within(15_000, sender.exited, 'send-test')).code).toBe(0);
+      expect(sender.output[0]).toMatch(/^sent Contact 003\w{15} to http:\/\/127\.0\.0\.1:\d+\/apex\/contacts: 202 \{"accepted":1,"duplicates":0\}$/);
       cli.child.kill('SIGTERM');
       expect((await within(25_000, cli.exited, 'shutdown')).code).toBe(0);
 
