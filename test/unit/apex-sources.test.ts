@@ -9,21 +9,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { ApexErrorListener, ApexParserFactory } from '@apexdevtools/apex-parser';
 import { XMLValidator } from 'fast-xml-parser';
+import { loadSignatureVectors } from '../helpers/signature-vectors.js';
 
 /** Tests run from the repository root (jest's rootDir). */
 const APEX_DIR = resolve('apex');
-const VECTORS_FILE = resolve('test/fixtures/signature-vectors.json');
 const SIGNER_TEST = join(APEX_DIR, 'force-app/main/default/classes/ForcehookSignerTest.cls');
 const API_VERSION = '62.0';
-
-interface SignatureVector {
-  name: string;
-  secret: string;
-  id: string;
-  timestamp: number;
-  body: string;
-  signature: string;
-}
 
 type ApexUnit = 'class' | 'trigger';
 
@@ -65,26 +56,9 @@ function apexLiteral(value: string): string {
   return `'${escaped}'`;
 }
 
-function loadVectors(): SignatureVector[] {
-  const parsed: unknown = JSON.parse(readFileSync(VECTORS_FILE, 'utf8'));
-  if (!Array.isArray(parsed)) throw new Error(`${VECTORS_FILE} must hold a JSON array`);
-  return parsed.map((entry: unknown, index) => {
-    const v = entry as Partial<SignatureVector>;
-    const ok =
-      typeof v.name === 'string' &&
-      typeof v.secret === 'string' &&
-      typeof v.id === 'string' &&
-      Number.isSafeInteger(v.timestamp) &&
-      typeof v.body === 'string' &&
-      typeof v.signature === 'string';
-    if (!ok) throw new Error(`${VECTORS_FILE}[${index}] needs name, secret, id, timestamp (integer), body, signature`);
-    return v as SignatureVector;
-  });
-}
-
 const apexSources = filesUnder(APEX_DIR, (path) => path.endsWith('.cls') || path.endsWith('.trigger'));
 const metadataFiles = filesUnder(APEX_DIR, (path) => path.endsWith('-meta.xml'));
-const vectors = loadVectors();
+const vectors = loadSignatureVectors();
 
 describe('apex/ sources', () => {
   test('there are classes and triggers to check', () => {

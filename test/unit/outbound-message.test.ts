@@ -1,17 +1,7 @@
-import { AppError } from '../../src/errors.js';
 import { outboundEvents, parseOutboundMessage } from '../../src/events/outbound-message.js';
 import { buildOutboundMessage, fakeId } from '../helpers/outbound-builder.js';
 import { fixture } from '../helpers/fixtures.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
+import { errorCodeOf as codeOf } from '../helpers/error-code.js';
 
 const ENVELOPE = (body: string): string =>
   `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`;

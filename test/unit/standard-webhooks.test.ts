@@ -1,30 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { AppError } from '../../src/errors.js';
 import { parseApexCallout } from '../../src/events/apex-callout.js';
 import { signPayload, signedHeaders, verifyWebhook } from '../../src/verification/standard-webhooks.js';
-
-interface Vector {
-  name: string;
-  secret: string;
-  id: string;
-  timestamp: number;
-  body: string;
-  signature: string;
-}
+import { errorCodeOf as codeOf } from '../helpers/error-code.js';
+import { loadSignatureVectors } from '../helpers/signature-vectors.js';
 
 /** The same vectors are asserted by apex/ ForcehookSignerTest: both sides sign alike. */
-const vectors = JSON.parse(readFileSync(resolve('test/fixtures/signature-vectors.json'), 'utf8')) as Vector[];
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
+const vectors = loadSignatureVectors();
 
 describe('Standard Webhooks signatures', () => {
   test('there are shared vectors', () => {

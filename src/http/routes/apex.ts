@@ -1,22 +1,16 @@
 import type { Request, Response } from 'express';
 import { AppError, InputError } from '../../errors.js';
 import { apexEvents, parseApexCallout } from '../../events/apex-callout.js';
-import { FLOW_PATTERN } from '../../events/salesforce-event.js';
 import type { Logger } from '../../log.js';
-import type { Ingest } from '../../queue/ingest.js';
 import { verifyOrgAllowed } from '../../verification/org-allowlist.js';
 import { verifyWebhook } from '../../verification/standard-webhooks.js';
 import { errorForLog } from '../error-log.js';
-import { hasMediaType, rawBodyReader } from '../raw-body.js';
+import { checkIngressRequest, type IngressDeps } from '../ingress-guards.js';
+import { rawBodyReader } from '../raw-body.js';
 
-export interface ApexRouteDeps {
-  ingest: Ingest;
-  log: Logger;
-  allowedOrgPrefixes: ReadonlySet<string> | null;
+export interface ApexRouteDeps extends IngressDeps {
   /** `whsec_` secrets; any of them may have signed a request (rotation). */
   secrets: readonly string[];
-  maxBodyBytes: number;
-  now?: () => Date;
 }
 
 /**
@@ -27,14 +21,9 @@ export function apexRoute(deps: ApexRouteDeps) {
   const readBody = rawBodyReader(deps.maxBodyBytes);
   const now = deps.now ?? (() => new Date());
   return async (req: Request, res: Response): Promise<void> => {
-    const flow = String(req.params['flow']);
+    let flow = '';
     try {
-      if (!FLOW_PATTERN.test(flow)) {
-        throw new AppError('UNKNOWN_FLOW', 'The flow in the URL must be 1-64 letters, digits, dashes or underscores.', { status: 404 });
-      }
-      if (!hasMediaType(req, ['application/json'])) {
-        throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the callout as Content-Type: application/json.', { status: 415 });
-      }
+      flow = checkIngressRequest(req, ['application/json'], 'application/json');
       if (deps.secrets.length === 0) {
         throw new AppError('NOT_CONFIGURED', 'This forcehook has no WEBHOOK_SECRETS, so it cannot verify Apex callouts; set the same whsec_ secret here and in the org.', {
           status: 503,

@@ -1,22 +1,16 @@
 import type { Request, Response } from 'express';
 import { AppError } from '../../errors.js';
 import { outboundEvents, parseOutboundMessage } from '../../events/outbound-message.js';
-import { FLOW_PATTERN } from '../../events/salesforce-event.js';
 import { SOAP_ACK, soapFault } from '../../events/soap-reply.js';
 import type { Logger } from '../../log.js';
-import type { Ingest } from '../../queue/ingest.js';
 import { verifyOrgAllowed } from '../../verification/org-allowlist.js';
 import { verifyOutboundToken, type TokenPolicy } from '../../verification/outbound-token.js';
 import { errorForLog } from '../error-log.js';
-import { hasMediaType, rawBodyReader } from '../raw-body.js';
+import { checkIngressRequest, type IngressDeps } from '../ingress-guards.js';
+import { rawBodyReader } from '../raw-body.js';
 
-export interface OutboundRouteDeps {
-  ingest: Ingest;
-  log: Logger;
-  allowedOrgPrefixes: ReadonlySet<string> | null;
+export interface OutboundRouteDeps extends IngressDeps {
   tokens: TokenPolicy;
-  maxBodyBytes: number;
-  now?: () => Date;
 }
 
 /**
@@ -27,14 +21,9 @@ export function outboundRoute(deps: OutboundRouteDeps) {
   const readBody = rawBodyReader(deps.maxBodyBytes);
   const now = deps.now ?? (() => new Date());
   return async (req: Request, res: Response): Promise<void> => {
-    const flow = String(req.params['flow']);
+    let flow = '';
     try {
-      if (!FLOW_PATTERN.test(flow)) {
-        throw new AppError('UNKNOWN_FLOW', 'The flow in the URL must be 1-64 letters, digits, dashes or underscores.', { status: 404 });
-      }
-      if (!hasMediaType(req, ['text/xml', 'application/xml', 'application/soap+xml'])) {
-        throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the Outbound Message as Content-Type: text/xml; charset=utf-8.', { status: 415 });
-      }
+      flow = checkIngressRequest(req, ['text/xml', 'application/xml', 'application/soap+xml'], 'text/xml; charset=utf-8');
       verifyOutboundToken(deps.tokens, flow, req.query['token']);
       const body = await readBody(req, res);
       const message = parseOutboundMessage(body);
