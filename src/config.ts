@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { isSalesforceId } from './events/salesforce-id.js';
+import { createPrivateKey } from 'node:crypto';
+import { isSalesforceId, toId18 } from './events/salesforce-id.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -55,6 +56,24 @@ const EnvSchema = z.object({
   WEBHOOK_SECRETS: secretList.optional(),
   MAX_BODY_BYTES: wholeNumber('a byte count from 1024 to 104857600', 1024, 100 * 1024 * 1024).default(5 * 1024 * 1024),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  SALESFORCE_LOGIN_URL: z.url({ protocol: /^https?$/, error: 'must be a URL such as https://login.salesforce.com or https://test.salesforce.com' }).default('https://login.salesforce.com'),
+  SALESFORCE_INSTANCE_URL: z.url({ protocol: /^https?$/, error: 'must be a URL such as https://yourdomain.my.salesforce.com' }).optional(),
+  SALESFORCE_CLIENT_ID: z.string().optional(),
+  SALESFORCE_CLIENT_SECRET: z.string().optional(),
+  SALESFORCE_USERNAME: z.string().optional(),
+  SALESFORCE_PASSWORD: z.string().optional(),
+  SALESFORCE_SECURITY_TOKEN: z.string().optional(),
+  SALESFORCE_PRIVATE_KEY: z
+    .string()
+    // Config vars often hold a PEM with its newlines written as \n.
+    .transform((pem) => pem.replace(/\\n/g, '\n'))
+    .refine(isPrivateKey, 'must be a PEM private key (-----BEGIN PRIVATE KEY----- ...) for the connected app\'s certificate')
+    .optional(),
+  SALESFORCE_REFRESH_TOKEN: z.string().optional(),
+  SALESFORCE_API_VERSION: z.string().regex(/^\d{2}\.0$/, 'must look like 62.0').default('62.0'),
+  SALESFORCE_INTEGRATION_USER_ID: z.string().refine(isSalesforceId, 'must be the 15- or 18-character id of the user forcehook calls Salesforce as').optional(),
+  /** How long writes to Salesforce wait to be merged with others to the same records. */
+  SALESFORCE_WRITE_WINDOW_MS: wholeNumber('a number of milliseconds from 50 to 60000', 50, 60_000).default(1_000),
   NODE_ENV: z.string().optional(),
 });
 
@@ -71,6 +90,22 @@ export interface Config {
   webhookSecrets: readonly string[];
   maxBodyBytes: number;
   logLevel: Env['LOG_LEVEL'];
+  /** How forcehook calls back into Salesforce; null when no credentials are configured. */
+  salesforce: SalesforceConfig | null;
+}
+
+export type SalesforceAuth =
+  | { kind: 'jwt'; clientId: string; username: string; privateKey: string }
+  | { kind: 'refresh-token'; clientId: string; clientSecret: string | undefined; refreshToken: string; instanceUrl: string }
+  | { kind: 'password'; username: string; password: string; clientId: string | undefined; clientSecret: string | undefined };
+
+export interface SalesforceConfig {
+  auth: SalesforceAuth;
+  loginUrl: string;
+  apiVersion: string;
+  /** Configured; otherwise discovered once through /services/oauth2/userinfo. */
+  integrationUserId: string | undefined;
+  writeWindowMs: number;
 }
 
 /**
@@ -103,7 +138,61 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     webhookSecrets: e.WEBHOOK_SECRETS ?? [],
     maxBodyBytes: e.MAX_BODY_BYTES,
     logLevel: e.LOG_LEVEL,
+    salesforce: salesforceConfig(e),
   };
+}
+
+/** Which OAuth flow the variables describe: JWT bearer, refresh token, or username + password. */
+function salesforceConfig(e: Env): SalesforceConfig | null {
+  const need = (name: keyof Env, why: string): string => {
+    const value = e[name];
+    if (typeof value !== 'string') throw new ConfigError(`${name}: required ${why}`);
+    return value;
+  };
+  let auth: SalesforceAuth;
+  if (e.SALESFORCE_PRIVATE_KEY) {
+    auth = {
+      kind: 'jwt',
+      clientId: need('SALESFORCE_CLIENT_ID', "with SALESFORCE_PRIVATE_KEY (the connected app's consumer key)"),
+      username: need('SALESFORCE_USERNAME', 'with SALESFORCE_PRIVATE_KEY (the user forcehook acts as)'),
+      privateKey: e.SALESFORCE_PRIVATE_KEY,
+    };
+  } else if (e.SALESFORCE_REFRESH_TOKEN) {
+    auth = {
+      kind: 'refresh-token',
+      clientId: need('SALESFORCE_CLIENT_ID', "with SALESFORCE_REFRESH_TOKEN (the connected app's consumer key)"),
+      clientSecret: e.SALESFORCE_CLIENT_SECRET,
+      refreshToken: e.SALESFORCE_REFRESH_TOKEN,
+      instanceUrl: need('SALESFORCE_INSTANCE_URL', 'with SALESFORCE_REFRESH_TOKEN (your https://<domain>.my.salesforce.com)'),
+    };
+  } else if (e.SALESFORCE_PASSWORD) {
+    auth = {
+      kind: 'password',
+      username: need('SALESFORCE_USERNAME', 'with SALESFORCE_PASSWORD'),
+      // Salesforce expects the security token appended to the password.
+      password: e.SALESFORCE_PASSWORD + (e.SALESFORCE_SECURITY_TOKEN ?? ''),
+      clientId: e.SALESFORCE_CLIENT_ID,
+      clientSecret: e.SALESFORCE_CLIENT_SECRET,
+    };
+  } else {
+    return null;
+  }
+  return {
+    auth,
+    loginUrl: e.SALESFORCE_LOGIN_URL.replace(/\/$/, ''),
+    apiVersion: e.SALESFORCE_API_VERSION,
+    integrationUserId: e.SALESFORCE_INTEGRATION_USER_ID ? toId18(e.SALESFORCE_INTEGRATION_USER_ID) : undefined,
+    writeWindowMs: e.SALESFORCE_WRITE_WINDOW_MS,
+  };
+}
+
+function isPrivateKey(pem: string): boolean {
+  try {
+    createPrivateKey(pem);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** An empty variable (`FOO=`) means unset, as most people expect from a .env file. */

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'UNKNOWN_FLOW'
   | 'DATABASE_UNAVAILABLE'
   | 'HANDLER_FAILED'
+  | 'SALESFORCE_ERROR'
   | 'INTERNAL';
 
 export interface AppErrorOptions {

@@ -14,6 +14,9 @@ import { localWebhookSecret } from './verification/local-secret.js';
 import { ensureHandlerQueues, startBoss } from './queue/boss.js';
 import { createIngest } from './queue/ingest.js';
 import { startWorkers } from './queue/worker.js';
+import { ApiCallCounter } from './salesforce/api-calls.js';
+import { SalesforceConnector } from './salesforce/connection.js';
+import { WriteFlusher } from './salesforce/writer.js';
 
 export interface StartOptions {
   web: boolean;
@@ -21,6 +24,8 @@ export interface StartOptions {
   env: Record<string, string | undefined>;
   log?: Logger;
   handlers?: readonly Handler[];
+  /** Tests shorten the Salesforce write retries. */
+  flusher?: { retryBaseSeconds?: number; maxAttempts?: number };
 }
 
 export interface Running {
@@ -30,6 +35,8 @@ export interface Running {
   boss: PgBoss;
   /** The bound HTTP port, when the web role runs. */
   port: number | undefined;
+  /** REST calls to Salesforce made by this process. */
+  apiCalls: ApiCallCounter;
   /** Stop accepting, finish in-flight requests and jobs, close the database. */
   stop(): Promise<void>;
 }
@@ -69,7 +76,8 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
   }
   const { settings, embedded } = await openDatabase(config, log);
   const pool = createPool(settings, log);
-  const cleanup: (() => Promise<void>)[] = [async () => pool.end(), async () => embedded?.stop()];
+  const apiCalls = new ApiCallCounter();
+  const cleanup: (() => Promise<void>)[] = [() => apiCalls.flush(pool), async () => pool.end(), async () => embedded?.stop()];
   const closeAll = async (): Promise<void> => {
     for (const step of cleanup.splice(0)) await step().catch((err: unknown) => log.warn({ err: String(err) }, 'shutdown step failed'));
   };
@@ -95,8 +103,17 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       cleanup.unshift(() => server!.close());
       log.info(`listening on port ${server.port}: POST /outbound/<flow>, POST /apex/<flow>, GET /readyz`);
     }
+    const salesforce = config.salesforce ? new SalesforceConnector(config.salesforce, apiCalls, log) : null;
     if (options.worker) {
-      await startWorkers(handlerList, { boss, db: pool, log, signal: shutdown.signal });
+      if (salesforce && config.salesforce) {
+        const flusher = new WriteFlusher({ db: pool, connection: () => salesforce.connection(), counter: apiCalls, log, windowMs: config.salesforce.writeWindowMs, ...options.flusher });
+        flusher.start();
+        // Before the pool closes: a flush in progress finishes and settles its rows.
+        cleanup.unshift(() => flusher.stop());
+      } else {
+        log.info('no Salesforce credentials (SALESFORCE_*): handlers run without write-back');
+      }
+      await startWorkers(handlerList, { boss, db: pool, log, signal: shutdown.signal, salesforce });
       log.info({ handlers: handlerList.map((h) => h.name) }, 'worker started');
     }
     return {
@@ -105,6 +122,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       pool,
       boss,
       port: server?.port,
+      apiCalls,
       stop: async () => {
         shutdown.abort();
         await closeAll();

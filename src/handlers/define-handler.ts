@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.js';
+import type { SalesforceWrites } from '../salesforce/writer.js';
 import type { Logger } from '../log.js';
 import type { EventSource, Operation, SalesforceEvent } from '../events/salesforce-event.js';
 
@@ -18,6 +19,11 @@ export interface HandlerContext {
   log: Logger;
   /** Aborted when the worker shuts down: stop early and throw, the batch will be retried. */
   signal: AbortSignal;
+  /**
+   * Writes back to Salesforce (merged and sent in bulk after the handler succeeds), and the
+   * connection for reads. `null` when no Salesforce credentials are configured.
+   */
+  salesforce: SalesforceWrites | null;
 }
 
 /** A handler may say which events it deliberately skipped (stale, not for it): they are not failures. */
@@ -39,6 +45,11 @@ export interface HandlerOptions {
   retryDelaySeconds?: number;
   /** @default true */
   retryBackoff?: boolean;
+  /**
+   * Skip events whose LastModifiedById is the user forcehook calls Salesforce as: they are the
+   * echo of forcehook's own write-backs, and handling them again would ping-pong. @default true
+   */
+  suppressEchoes?: boolean;
   /** Longest delay between retries, in seconds. @default 600 */
   retryDelayMaxSeconds?: number;
   /**
@@ -69,6 +80,7 @@ export function defineHandler(options: HandlerOptions): Handler {
     retryDelaySeconds: 2,
     retryBackoff: true,
     retryDelayMaxSeconds: 600,
+    suppressEchoes: true,
     ...options,
     queue: `forcehook.${options.name}`,
     deadLetterQueue: `forcehook.${options.name}.dead`,

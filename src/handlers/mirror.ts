@@ -11,6 +11,8 @@ export const mirrorHandler = defineHandler({
   name: 'mirror',
   match: {},
   batchSize: 100,
+  // The mirror keeps the newest state, forcehook's own write-backs included; it writes nothing back.
+  suppressEchoes: false,
   async handle(events, ctx) {
     const newest = new Map<string, SalesforceEvent>();
     const skipped: string[] = [];

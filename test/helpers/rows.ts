@@ -41,3 +41,9 @@ export async function recordRows(pool: pg.Pool): Promise<RecordRow[]> {
   const { rows } = await pool.query<RecordRow>('SELECT * FROM forcehook.records ORDER BY sobject_type, record_id');
   return rows;
 }
+
+/** Jobs per handler queue, e.g. { 'forcehook.mirror': 2, 'forcehook.contact-match': 2 }. */
+export async function jobsByQueue(pool: pg.Pool): Promise<Record<string, number>> {
+  const { rows } = await pool.query<{ name: string; n: string }>("SELECT name, count(*) AS n FROM pgboss.job WHERE name LIKE 'forcehook.%' GROUP BY name");
+  return Object.fromEntries(rows.map((r) => [r.name, Number(r.n)]));
+}

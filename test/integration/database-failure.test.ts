@@ -56,7 +56,7 @@ describe('when the database is in trouble', () => {
   });
 
   test('a failure after the inbox insert rolls the inbox rows back too (one transaction)', async () => {
-    await db.pool.query('TRUNCATE forcehook.inbox');
+    await db.pool.query('TRUNCATE forcehook.inbox CASCADE');
     // A handler whose queue was never created: pg-boss refuses the jobs after the inbox insert.
     const ghost = defineHandler({ name: 'ghost', match: {}, handle: async () => undefined });
     const app = createApp({

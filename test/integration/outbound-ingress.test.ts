@@ -2,7 +2,7 @@ import request from 'supertest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { fixture } from '../helpers/fixtures.js';
 import { buildOutboundMessage, fakeId } from '../helpers/outbound-builder.js';
-import { countRows, inboxRows } from '../helpers/rows.js';
+import { countRows, inboxRows, jobsByQueue } from '../helpers/rows.js';
 import { ORG_15, ORG_18, STRANGER_ORG, startTestService, type TestService } from '../helpers/service.js';
 
 const ACK =
@@ -22,7 +22,7 @@ afterAll(async () => {
   await db?.drop();
 });
 beforeEach(async () => {
-  await db.pool.query('TRUNCATE forcehook.inbox');
+  await db.pool.query('TRUNCATE forcehook.inbox CASCADE');
   await db.pool.query('DELETE FROM pgboss.job');
 });
 
@@ -67,8 +67,9 @@ describe('POST /outbound/:flow', () => {
       fields: { Id: '0035g00000XyZ01AAF', Email: 'ada.lovelace@example.com', FirstName: 'Ada', LastName: 'Lovelace' },
     });
     expect(rows[0]?.modstamp?.toISOString()).toBe('2026-11-20T10:00:00.000Z');
-    const jobs = await db.pool.query<{ name: string; data: { inboxId: number } }>("SELECT name, data FROM pgboss.job WHERE name = 'forcehook.mirror'");
-    expect(jobs.rows).toHaveLength(2);
+    // Every handler whose match fits gets a job: the mirror, and the example for the contacts flow.
+    expect(await jobsByQueue(db.pool)).toEqual({ 'forcehook.mirror': 2, 'forcehook.contact-match': 2 });
+    expect(rows[0]?.outcomes).toEqual({});
   });
 
   test('never stores the SessionId', async () => {
@@ -84,14 +85,14 @@ describe('POST /outbound/:flow', () => {
     expect(again.status).toBe(200);
     expect(again.text).toMatch(ACK);
     expect(await countRows(db.pool, 'forcehook.inbox')).toBe(2);
-    expect(await countRows(db.pool, 'pgboss.job')).toBe(2);
+    expect(await jobsByQueue(db.pool)).toEqual({ 'forcehook.mirror': 2, 'forcehook.contact-match': 2 });
   });
 
   test('a message that repeats some notifications stores only the new ones', async () => {
     await post('/outbound/contacts', message(3)).expect(200);
     await post('/outbound/contacts', message(5)).expect(200);
     expect(await countRows(db.pool, 'forcehook.inbox')).toBe(5);
-    expect(await countRows(db.pool, 'pgboss.job')).toBe(5);
+    expect(await jobsByQueue(db.pool)).toEqual({ 'forcehook.mirror': 5, 'forcehook.contact-match': 5 });
   });
 
   test('100 notifications in one message are stored together', async () => {

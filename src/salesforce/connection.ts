@@ -1,0 +1,138 @@
+import { Connection, type HttpRequest } from '@jsforce/jsforce-node';
+import type { SalesforceConfig } from '../config.js';
+import { toId18 } from '../events/salesforce-id.js';
+import type { Logger } from '../log.js';
+import type { ApiCallCounter } from './api-calls.js';
+import { classifySalesforceError } from './errors.js';
+import { jwtBearerAssertion } from './jwt-bearer.js';
+
+/** A jsforce Connection that counts each REST call it makes against the org's API limit. */
+class CountingConnection extends Connection {
+  counter: ApiCallCounter | undefined;
+
+  override request<R = unknown>(request: string | HttpRequest, options?: object): ReturnType<Connection['request']> & Promise<R> {
+    this.counter?.increment();
+    return super.request<R>(request, options) as ReturnType<Connection['request']> & Promise<R>;
+  }
+}
+
+interface Token {
+  accessToken: string;
+  instanceUrl: string;
+  /** `https://login.../id/<org>/<user>` */
+  id: string | undefined;
+}
+
+/**
+ * Opens and keeps the connection forcehook calls Salesforce with, from configuration: JWT bearer
+ * (recommended), refresh token, or username + password + security token. An expired session is
+ * renewed once by jsforce (refresh function / refresh token) and the call retried.
+ */
+export class SalesforceConnector {
+  private current: Promise<CountingConnection> | undefined;
+  private userId: Promise<string | undefined> | undefined;
+
+  constructor(
+    private readonly config: SalesforceConfig,
+    private readonly counter: ApiCallCounter,
+    private readonly log: Logger,
+  ) {}
+
+  get apiVersion(): string {
+    return this.config.apiVersion;
+  }
+
+  /** The shared, authenticated connection. A failed login is not cached: the next call tries again. */
+  connection(): Promise<Connection> {
+    if (!this.current) {
+      this.current = this.open().catch((err: unknown) => {
+        this.current = undefined;
+        throw classifySalesforceError(err);
+      });
+    }
+    return this.current;
+  }
+
+  /**
+   * A connection as the user who sent an Outbound Message, from its SessionId and PartnerUrl.
+   * It cannot be refreshed: when the session has expired, the call fails with INVALID_SESSION_ID.
+   */
+  fromSession(sessionId: string, partnerUrl: string): Connection {
+    const conn = new CountingConnection({ instanceUrl: new URL(partnerUrl).origin, accessToken: sessionId, version: this.config.apiVersion });
+    conn.counter = this.counter;
+    return conn;
+  }
+
+  /** The user forcehook acts as: configured, or asked once of /services/oauth2/userinfo. */
+  integrationUserId(): Promise<string | undefined> {
+    if (this.config.integrationUserId) return Promise.resolve(this.config.integrationUserId);
+    if (!this.userId) {
+      this.userId = (async () => {
+        const conn = await this.connection();
+        const info = await conn.request<{ user_id?: string }>({ method: 'GET', url: `${conn.instanceUrl}/services/oauth2/userinfo` });
+        return info.user_id ? toId18(info.user_id) : undefined;
+      })().catch((err: unknown) => {
+        this.userId = undefined;
+        this.log.warn({ err: classifySalesforceError(err).message }, 'could not ask Salesforce who the integration user is; echo suppression waits');
+        return undefined;
+      });
+    }
+    return this.userId;
+  }
+
+  private async open(): Promise<CountingConnection> {
+    const { auth, loginUrl, apiVersion } = this.config;
+    const oauth2 = {
+      loginUrl,
+      clientId: 'clientId' in auth ? auth.clientId : undefined,
+      clientSecret: 'clientSecret' in auth ? auth.clientSecret : undefined,
+      redirectUri: `${loginUrl}/services/oauth2/success`,
+    };
+    const token = await this.requestToken();
+    const conn = new CountingConnection({
+      oauth2: Object.fromEntries(Object.entries(oauth2).filter(([, v]) => v !== undefined)) as { loginUrl: string },
+      instanceUrl: token.instanceUrl,
+      accessToken: token.accessToken,
+      version: apiVersion,
+      // With a refresh token jsforce renews by itself; JWT and password renew by logging in again.
+      ...(auth.kind === 'refresh-token'
+        ? { refreshToken: auth.refreshToken }
+        : {
+            refreshFn: (_conn: Connection, callback: (err: Error | null, accessToken?: string) => void) => {
+              this.requestToken().then(
+                (t) => callback(null, t.accessToken),
+                (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+              );
+            },
+          }),
+    });
+    conn.counter = this.counter;
+    conn.on('refresh', () => this.log.info('Salesforce session renewed'));
+    this.log.info({ auth: auth.kind, instanceUrl: token.instanceUrl }, 'connected to Salesforce');
+    return conn;
+  }
+
+  private async requestToken(): Promise<Token> {
+    const { auth, loginUrl, apiVersion } = this.config;
+    const conn = new Connection({
+      oauth2: { loginUrl, clientId: 'clientId' in auth ? (auth.clientId ?? '') : '', ...(('clientSecret' in auth && auth.clientSecret) ? { clientSecret: auth.clientSecret } : {}), redirectUri: `${loginUrl}/services/oauth2/success` },
+      version: apiVersion,
+    });
+    switch (auth.kind) {
+      case 'jwt': {
+        const assertion = jwtBearerAssertion({ clientId: auth.clientId, username: auth.username, audience: loginUrl, privateKey: auth.privateKey });
+        await conn.authorize({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion });
+        break;
+      }
+      case 'refresh-token': {
+        const res = await conn.oauth2.refreshToken(auth.refreshToken);
+        return { accessToken: res.access_token, instanceUrl: res.instance_url || auth.instanceUrl, id: res.id };
+      }
+      case 'password':
+        // With a client id this is the OAuth 2.0 username-password flow; without one, SOAP login().
+        await conn.login(auth.username, auth.password);
+        break;
+    }
+    return { accessToken: conn.accessToken ?? '', instanceUrl: conn.instanceUrl, id: undefined };
+  }
+}

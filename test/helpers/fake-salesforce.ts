@@ -1,0 +1,237 @@
+import { randomBytes, verify, type KeyObject } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { toId18 } from '../../src/events/salesforce-id.js';
+
+/**
+ * A small Salesforce for the tests: the REST endpoints forcehook uses (OAuth token, userinfo,
+ * sObjects, sObject Collections, query), over real HTTP so jsforce talks to it as to an org, with
+ * switches to answer each error forcehook must survive. It counts every request.
+ */
+export interface FakeRequest {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+export interface RecordError {
+  statusCode: string;
+  message: string;
+  fields?: string[];
+}
+
+interface FailRule {
+  method?: string;
+  pathIncludes?: string;
+  status: number;
+  body: unknown;
+  times: number;
+}
+
+type Fields = Record<string, unknown>;
+
+export class FakeSalesforce {
+  readonly orgId = toId18('00D5g00000TESTa');
+  /** The user forcehook calls Salesforce as. */
+  readonly integrationUserId = toId18('0055g00000Int01');
+  readonly requests: FakeRequest[] = [];
+  readonly records = new Map<string, Map<string, Fields>>();
+  /** Set to verify JWT bearer assertions with this key. */
+  jwtPublicKey: KeyObject | undefined;
+  private readonly tokens = new Set<string>();
+  private readonly refreshTokens = new Set<string>(['refresh-token-for-tests']);
+  private readonly failRules: FailRule[] = [];
+  private readonly recordErrors = new Map<string, { error: RecordError; times: number }>();
+  private server: Server | undefined;
+  private nextId = 1;
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** REST API calls (what counts against the org's daily limit); token requests excluded. */
+  apiRequests(filter?: (r: FakeRequest) => boolean): FakeRequest[] {
+    return this.requests.filter((r) => r.path.startsWith('/services/data/') && (!filter || filter(r)));
+  }
+
+  collectionCalls(): FakeRequest[] {
+    return this.apiRequests((r) => r.method === 'PATCH' && r.path.includes('/composite/sobjects'));
+  }
+
+  /** The next `times` matching requests get this answer instead. */
+  failNext(rule: Omit<FailRule, 'times'> & { times?: number }): void {
+    this.failRules.push({ times: 1, ...rule });
+  }
+
+  /** Writes to this record (id or external id value) fail with this per-record error. */
+  failRecord(key: string, error: RecordError, times = Number.POSITIVE_INFINITY): void {
+    this.recordErrors.set(key, { error, times });
+  }
+
+  /** Every access token issued so far stops working: the next call gets 401 INVALID_SESSION_ID. */
+  expireSessions(): void {
+    this.tokens.clear();
+  }
+
+  /** A session token as an Outbound Message would carry it. */
+  issueSession(): string {
+    const token = `${this.orgId}!session.${randomBytes(8).toString('hex')}`;
+    this.tokens.add(token);
+    return token;
+  }
+
+  put(type: string, fields: Fields & { Id: string }): void {
+    this.table(type).set(fields.Id, { ...fields });
+  }
+
+  get(type: string, id: string): Fields | undefined {
+    return this.table(type).get(id);
+  }
+
+  private table(type: string): Map<string, Fields> {
+    let t = this.records.get(type);
+    if (!t) this.records.set(type, (t = new Map()));
+    return t;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await new Promise<string>((resolve) => {
+      let data = '';
+      req.on('data', (c: Buffer) => (data += c.toString('utf8')));
+      req.on('end', () => resolve(data));
+    });
+    const url = new URL(req.url ?? '/', this.url);
+    const body = parseBody(raw, req.headers['content-type']);
+    const method = req.method ?? 'GET';
+    this.requests.push({ method, path: url.pathname + url.search, body });
+    const send = (status: number, payload?: unknown): void => {
+      res.writeHead(status, payload === undefined ? {} : { 'content-type': 'application/json' });
+      res.end(payload === undefined ? undefined : JSON.stringify(payload));
+    };
+    const rule = this.failRules.find((r) => r.times > 0 && (!r.method || r.method === method) && (!r.pathIncludes || url.pathname.includes(r.pathIncludes)));
+    if (rule) {
+      rule.times--;
+      return send(rule.status, rule.body);
+    }
+    if (url.pathname === '/services/oauth2/token' && method === 'POST') return send(...this.token(body as Record<string, string>));
+    if (!this.authorized(req)) return send(401, [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }]);
+    if (url.pathname === '/services/oauth2/userinfo') {
+      return send(200, { user_id: this.integrationUserId, organization_id: this.orgId, preferred_username: 'integration@example.com' });
+    }
+    const m = /^\/services\/data\/v(\d+\.\d)(\/.*)$/.exec(url.pathname);
+    if (!m) return send(404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }]);
+    const rest = m[2]!;
+    if (rest === '/query' || rest === '/query/') return send(200, this.query(url.searchParams.get('q') ?? ''));
+    if (rest === '/composite/sobjects' && method === 'PATCH') return send(200, this.updateMany(body as { records: Fields[] }));
+    const upsertMany = /^\/composite\/sobjects\/(\w+)\/(\w+)$/.exec(rest);
+    if (upsertMany && method === 'PATCH') return send(200, this.upsertMany(upsertMany[1]!, upsertMany[2]!, body as { records: Fields[] }));
+    const one = /^\/sobjects\/(\w+)\/(\w+)$/.exec(rest);
+    if (one && method === 'GET') {
+      const record = this.get(one[1]!, one[2]!);
+      return record ? send(200, { attributes: { type: one[1] }, ...record }) : send(404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }]);
+    }
+    if (one && method === 'PATCH') {
+      const [result] = this.updateMany({ records: [{ attributes: { type: one[1] }, id: one[2], ...(body as Fields) }] });
+      return result?.success ? send(204) : send(400, result?.errors.map((e) => ({ errorCode: e.statusCode, message: e.message, fields: e.fields })));
+    }
+    return send(404, [{ errorCode: 'NOT_FOUND', message: `no fake for ${method} ${rest}` }]);
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    const auth = req.headers.authorization ?? '';
+    const token = auth.replace(/^(Bearer|OAuth) /, '');
+    return this.tokens.has(token);
+  }
+
+  private token(params: Record<string, string>): [number, unknown] {
+    const grant = params['grant_type'];
+    if (grant === 'password') {
+      if (params['password'] !== 'secret-passwordTOKEN') return [400, { error: 'invalid_grant', error_description: 'authentication failure' }];
+    } else if (grant === 'refresh_token') {
+      if (!this.refreshTokens.has(params['refresh_token'] ?? '')) return [400, { error: 'invalid_grant', error_description: 'expired access/refresh token' }];
+    } else if (grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
+      if (!this.validJwt(params['assertion'] ?? '')) return [400, { error: 'invalid_grant', error_description: 'invalid assertion' }];
+    } else {
+      return [400, { error: 'unsupported_grant_type' }];
+    }
+    const token = `${this.orgId}!token.${randomBytes(12).toString('hex')}`;
+    this.tokens.add(token);
+    return [
+      200,
+      {
+        access_token: token,
+        instance_url: this.url,
+        id: `${this.url}/id/${this.orgId}/${this.integrationUserId}`,
+        token_type: 'Bearer',
+        issued_at: String(Date.now()),
+        signature: 'fake',
+      },
+    ];
+  }
+
+  private validJwt(assertion: string): boolean {
+    const [header, payload, signature] = assertion.split('.');
+    if (!header || !payload || !signature || !this.jwtPublicKey) return false;
+    const ok = verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), this.jwtPublicKey, Buffer.from(signature, 'base64url'));
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: number; iss?: string; sub?: string; aud?: string };
+    return ok && !!claims.iss && !!claims.sub && !!claims.aud && (claims.exp ?? 0) * 1000 > Date.now();
+  }
+
+  private query(soql: string): unknown {
+    const type = /\bFROM\s+(\w+)/i.exec(soql)?.[1] ?? '';
+    const records = [...this.table(type).values()].map((r) => ({ attributes: { type }, ...r }));
+    return { totalSize: records.length, done: true, records };
+  }
+
+  private consumeError(key: string): RecordError | undefined {
+    const entry = this.recordErrors.get(key);
+    if (!entry || entry.times <= 0) return undefined;
+    entry.times--;
+    return entry.error;
+  }
+
+  private updateMany(body: { records: Fields[] }): { id: string; success: boolean; errors: RecordError[] }[] {
+    return body.records.map((r) => {
+      const { id, attributes, ...fields } = r as Fields & { id: string; attributes: { type: string } };
+      const error = this.consumeError(id);
+      if (error) return { id, success: false, errors: [error] };
+      const table = this.table(attributes.type);
+      table.set(id, { ...(table.get(id) ?? { Id: id }), ...fields });
+      return { id, success: true, errors: [] };
+    });
+  }
+
+  private upsertMany(type: string, field: string, body: { records: Fields[] }): { id: string; success: boolean; created: boolean; errors: RecordError[] }[] {
+    const table = this.table(type);
+    return body.records.map((r) => {
+      const { attributes: _attributes, ...fields } = r;
+      const key = String(fields[field]);
+      const error = this.consumeError(key);
+      if (error) return { id: '', success: false, created: false, errors: [error] };
+      const existing = [...table.values()].find((x) => String(x[field]) === key);
+      const id = (existing?.['Id'] as string | undefined) ?? toId18(`003FAKE${String(this.nextId++).padStart(8, '0')}`);
+      table.set(id, { ...(existing ?? { Id: id }), ...fields });
+      return { id, success: true, created: !existing, errors: [] };
+    });
+  }
+}
+
+function parseBody(raw: string, type: string | undefined): unknown {
+  if (!raw) return undefined;
+  if (type?.includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(raw));
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
