@@ -25,7 +25,7 @@ export interface StartOptions {
   log?: Logger;
   handlers?: readonly Handler[];
   /** Tests shorten the Salesforce write retries. */
-  flusher?: { retryBaseSeconds?: number; maxAttempts?: number };
+  flusher?: { retryBaseSeconds?: number; maxAttempts?: number; limitBackoffSeconds?: number };
 }
 
 export interface Running {

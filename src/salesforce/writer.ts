@@ -74,6 +74,8 @@ export interface FlusherOptions {
   retryBaseSeconds?: number;
   /** Attempts before a write is dead-lettered. */
   maxAttempts?: number;
+  /** Least wait after REQUEST_LIMIT_EXCEEDED: the daily limit does not come back in seconds. @default 300 */
+  limitBackoffSeconds?: number;
 }
 
 interface MergedRecord {
@@ -177,8 +179,7 @@ export class WriteFlusher {
     if (!retryable) return { id: row.id, status: 'dead', error: message };
     if (row.attempts >= maxAttempts) return { id: row.id, status: 'dead', error: `gave up after ${row.attempts} attempts: ${message}` };
     const base = this.options.retryBaseSeconds ?? 2;
-    // The daily limit does not come back in seconds: wait longer for it.
-    const floor = code === 'REQUEST_LIMIT_EXCEEDED' ? Math.min(300, base * 150) : 0;
+    const floor = code === 'REQUEST_LIMIT_EXCEEDED' ? (this.options.limitBackoffSeconds ?? 300) : 0;
     return { id: row.id, status: 'pending', error: message, retryInSeconds: Math.max(floor, Math.min(600, base * 2 ** (row.attempts - 1))) };
   }
 }

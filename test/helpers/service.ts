@@ -1,5 +1,5 @@
 import type { Handler } from '../../src/handlers/define-handler.js';
-import { startForcehook, type Running } from '../../src/runtime.js';
+import { startForcehook, type Running, type StartOptions } from '../../src/runtime.js';
 import { toId18 } from '../../src/events/salesforce-id.js';
 import type { TestDatabase } from './database.js';
 
@@ -12,10 +12,24 @@ export interface TestService extends Running {
   url: string;
 }
 
+/** Environment that points forcehook's Salesforce connection at a fake org (password flow). */
+export function fakeSalesforceEnv(url: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    SALESFORCE_LOGIN_URL: url,
+    SALESFORCE_CLIENT_ID: 'fake-consumer-key',
+    SALESFORCE_CLIENT_SECRET: 'fake-consumer-secret',
+    SALESFORCE_USERNAME: 'integration@example.com',
+    SALESFORCE_PASSWORD: 'secret-password',
+    SALESFORCE_SECURITY_TOKEN: 'TOKEN',
+    SALESFORCE_WRITE_WINDOW_MS: '200',
+    ...extra,
+  };
+}
+
 /** Runs forcehook as `npm start` would, on the test file's database and a free port. */
 export async function startTestService(
   db: TestDatabase,
-  options: { env?: Record<string, string>; web?: boolean; worker?: boolean; handlers?: readonly Handler[] } = {},
+  options: { env?: Record<string, string>; web?: boolean; worker?: boolean; handlers?: readonly Handler[]; flusher?: StartOptions['flusher'] } = {},
 ): Promise<TestService> {
   const running = await startForcehook({
     web: options.web ?? true,
@@ -29,6 +43,8 @@ export async function startTestService(
       ...options.env,
     },
     ...(options.handlers ? { handlers: options.handlers } : {}),
+    // Salesforce write retries in milliseconds, not minutes.
+    flusher: { retryBaseSeconds: 0.05, limitBackoffSeconds: 0.2, ...options.flusher },
   });
   return { ...running, url: `http://127.0.0.1:${running.port ?? 0}` };
 }

@@ -44,6 +44,21 @@ describe('loadConfig', () => {
     expect(message).not.toContain('\n');
   });
 
+  test.each([
+    [{ SALESFORCE_PRIVATE_KEY: 'not a key' }, /^SALESFORCE_PRIVATE_KEY: must be a PEM private key/],
+    [{ SALESFORCE_REFRESH_TOKEN: 'r' }, /^SALESFORCE_CLIENT_ID: required with SALESFORCE_REFRESH_TOKEN/],
+    [{ SALESFORCE_REFRESH_TOKEN: 'r', SALESFORCE_CLIENT_ID: 'c' }, /^SALESFORCE_INSTANCE_URL: required with SALESFORCE_REFRESH_TOKEN/],
+    [{ SALESFORCE_PASSWORD: 'p' }, /^SALESFORCE_USERNAME: required with SALESFORCE_PASSWORD/],
+    [{ SALESFORCE_LOGIN_URL: 'login.salesforce.com' }, /^SALESFORCE_LOGIN_URL: must be a URL/],
+    [{ SALESFORCE_API_VERSION: 'v62' }, /^SALESFORCE_API_VERSION: must look like 62.0/],
+  ])('Salesforce credentials: %j is refused naming the variable', (override, pattern) => {
+    expect(messageOf({ ...base, ...override })).toMatch(pattern);
+  });
+
+  test('no Salesforce credentials means no write-back, not an error', () => {
+    expect(loadConfig(base).salesforce).toBeNull();
+  });
+
   test('SALESFORCE_ORG_IDS is required with a real database', () => {
     expect(messageOf({ DATABASE_URL: base.DATABASE_URL })).toMatch(/^SALESFORCE_ORG_IDS: required/);
   });
