@@ -3,6 +3,9 @@ import { ConfigError } from './errors.js';
 import { createPrivateKey } from 'node:crypto';
 import { isSalesforceId, toId18 } from './events/salesforce-id.js';
 
+/** jsforce defaults to 50.0; always say which API version we speak. */
+export const DEFAULT_API_VERSION = '62.0';
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** `*` means any org: allowed only on the local embedded database, never with DATABASE_URL. */
@@ -70,7 +73,7 @@ const EnvSchema = z.object({
     .refine(isPrivateKey, 'must be a PEM private key (-----BEGIN PRIVATE KEY----- ...) for the connected app\'s certificate')
     .optional(),
   SALESFORCE_REFRESH_TOKEN: z.string().optional(),
-  SALESFORCE_API_VERSION: z.string().regex(/^\d{2}\.0$/, 'must look like 62.0').default('62.0'),
+  SALESFORCE_API_VERSION: z.string().regex(/^\d{2}\.0$/, 'must look like 62.0').default(DEFAULT_API_VERSION),
   SALESFORCE_INTEGRATION_USER_ID: z.string().refine(isSalesforceId, 'must be the 15- or 18-character id of the user forcehook calls Salesforce as').optional(),
   /** How long writes to Salesforce wait to be merged with others to the same records. */
   SALESFORCE_WRITE_WINDOW_MS: wholeNumber('a number of milliseconds from 50 to 60000', 50, 60_000).default(1_000),

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { loadConfig, type Config } from './config.js';
+import { DEFAULT_API_VERSION, loadConfig, type Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createPool, sslFor, type ConnectionSettings } from './db/pool.js';
@@ -15,7 +15,7 @@ import { ensureHandlerQueues, startBoss } from './queue/boss.js';
 import { createIngest } from './queue/ingest.js';
 import { startWorkers } from './queue/worker.js';
 import { ApiCallCounter } from './salesforce/api-calls.js';
-import { SalesforceConnector } from './salesforce/connection.js';
+import { SalesforceConnector, sessionConnection } from './salesforce/connection.js';
 import { WriteFlusher } from './salesforce/writer.js';
 
 export interface StartOptions {
@@ -113,7 +113,15 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       } else {
         log.info('no Salesforce credentials (SALESFORCE_*): handlers run without write-back');
       }
-      await startWorkers(handlerList, { boss, db: pool, log, signal: shutdown.signal, salesforce });
+      const apiVersion = config.salesforce?.apiVersion ?? DEFAULT_API_VERSION;
+      await startWorkers(handlerList, {
+        boss,
+        db: pool,
+        log,
+        signal: shutdown.signal,
+        salesforce,
+        sessionConnection: (sessionId, partnerUrl) => sessionConnection(sessionId, partnerUrl, apiVersion, apiCalls),
+      });
       log.info({ handlers: handlerList.map((h) => h.name) }, 'worker started');
     }
     return {

@@ -1,7 +1,9 @@
+import type { Connection } from '@jsforce/jsforce-node';
 import type { Job, JobResult, PgBoss } from 'pg-boss';
 import { loadInboxEvents, recordOutcomes, type OutcomeUpdate } from '../db/inbox.js';
 import type { Queryable } from '../db/pool.js';
 import { insertWrites } from '../db/salesforce-writes.js';
+import { loadSessions, releaseSessions, type StoredSession } from '../db/sessions.js';
 import { AppError } from '../errors.js';
 import { toId18, isSalesforceId } from '../events/salesforce-id.js';
 import type { SalesforceEvent } from '../events/salesforce-event.js';
@@ -18,6 +20,8 @@ export interface WorkerDeps {
   signal: AbortSignal;
   /** null when no Salesforce credentials are configured. */
   salesforce: SalesforceConnector | null;
+  /** A connection from an Outbound Message's session (actAsSender handlers). */
+  sessionConnection: (sessionId: string, partnerUrl: string) => Connection;
 }
 
 /** Starts pulling each handler's queue. Returns once the workers are registered. */
@@ -64,6 +68,9 @@ export async function runBatch(handler: Handler, jobs: Job<HandlerJob>[], deps: 
     ordered = ordered.filter((job) => !echoes.includes(job));
   }
 
+  const sessions = handler.actAsSender ? await loadSessions(deps.db, ordered.map((j) => j.data.inboxId)) : new Map<number, StoredSession>();
+  const inboxIdOf = new Map(ordered.map((j) => [events.get(j.data.inboxId)!.deliveryId, j.data.inboxId]));
+
   if (ordered.length > 0) {
     try {
       await handleAndStore(ordered);
@@ -83,14 +90,24 @@ export async function runBatch(handler: Handler, jobs: Job<HandlerJob>[], deps: 
     }
   }
   await recordOutcomes(deps.db, handler.queue, updates);
+  if (handler.actAsSender) {
+    // The session is a credential: gone as soon as this handler is done with the event.
+    const finished = updates.filter((u) => u.outcome !== 'retrying').map((u) => u.id);
+    await releaseSessions(deps.db, handler.queue, finished);
+  }
   return results;
 
   async function handleAndStore(group: Job<HandlerJob>[]): Promise<void> {
     const writes = deps.salesforce ? new StagedWrites(handler.name, () => deps.salesforce!.connection()) : null;
-    const ctx: HandlerContext = { db: deps.db, log, signal: deps.signal, salesforce: writes };
+    const ctx: HandlerContext = { db: deps.db, log, signal: deps.signal, salesforce: writes, senderConnection };
     const result = await handler.handle(group.map((j) => events.get(j.data.inboxId)!), ctx);
     if (writes) await insertWrites(deps.db, writes.staged);
     settle(group, new Set(result?.skipped ?? []));
+  }
+
+  function senderConnection(event: SalesforceEvent) {
+    const session = sessions.get(inboxIdOf.get(event.deliveryId) ?? -1);
+    return session ? deps.sessionConnection(session.sessionId, session.partnerUrl) : null;
   }
 
   function settle(group: Job<HandlerJob>[], skipped: ReadonlySet<string>): void {

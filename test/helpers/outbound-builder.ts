@@ -13,6 +13,7 @@ export interface MessageSpec {
   orgId: string;
   actionId?: string;
   sessionId?: string | null;
+  partnerUrl?: string;
   notifications: NotificationSpec[];
 }
 
@@ -41,7 +42,7 @@ export function buildOutboundMessage(spec: MessageSpec): string {
    <ActionId>${spec.actionId ?? '04k5g000000TESTAAA'}</ActionId>
    ${session}
    <EnterpriseUrl>https://example.my.salesforce.com/services/Soap/c/62.0/${org.slice(0, 15)}</EnterpriseUrl>
-   <PartnerUrl>https://example.my.salesforce.com/services/Soap/u/62.0/${org.slice(0, 15)}</PartnerUrl>${notifications}
+   <PartnerUrl>${spec.partnerUrl ?? `https://example.my.salesforce.com/services/Soap/u/62.0/${org.slice(0, 15)}`}</PartnerUrl>${notifications}
   </notifications>
  </soapenv:Body>
 </soapenv:Envelope>

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { ApiCallCounter } from '../../src/salesforce/api-calls.js';
-import { SalesforceConnector } from '../../src/salesforce/connection.js';
+import { SalesforceConnector, sessionConnection } from '../../src/salesforce/connection.js';
 import { SalesforceError } from '../../src/salesforce/errors.js';
 import { FakeSalesforce } from '../helpers/fake-salesforce.js';
 import { fakeSalesforceEnv } from '../helpers/service.js';
@@ -90,8 +90,8 @@ describe('connecting to Salesforce', () => {
   });
 
   test("an Outbound Message's session acts as its sender", async () => {
-    const { connector: c, counter } = connector(fakeSalesforceEnv(sf.url));
-    const conn = c.fromSession(sf.issueSession(), `${sf.url}/services/Soap/u/62.0/00D5g00000TESTa`);
+    const counter = new ApiCallCounter();
+    const conn = sessionConnection(sf.issueSession(), `${sf.url}/services/Soap/u/62.0/00D5g00000TESTa`, '62.0', counter);
     expect((await conn.query('SELECT Id FROM Contact')).done).toBe(true);
     expect(counter.count).toBe(1);
   });
