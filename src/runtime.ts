@@ -4,7 +4,7 @@ import { DEFAULT_API_VERSION, loadConfig, type Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createPool, sslFor, type ConnectionSettings } from './db/pool.js';
-import { handlers as defaultHandlers } from './handlers/index.js';
+import { loadHandlers } from './handlers/load.js';
 import type { Handler } from './handlers/define-handler.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import { createApp } from './http/app.js';
@@ -86,7 +86,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
     if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
     const boss = await startBoss({ connection: settings, log, supervise: options.worker });
     cleanup.unshift(() => boss.stop({ graceful: true, timeout: 20_000 }));
-    const handlerList = options.handlers ?? defaultHandlers;
+    const handlerList = options.handlers ?? (await loadHandlers(options.env['FORCEHOOK_HANDLERS']));
     await ensureHandlerQueues(boss, handlerList);
     const registry = new HandlerRegistry(handlerList);
     const shutdown = new AbortController();

@@ -8,6 +8,8 @@ import { createPool } from '../db/pool.js';
 import { createLogger } from '../log.js';
 import { openDatabase, startForcehook } from '../runtime.js';
 import { newWebhookSecret } from '../verification/local-secret.js';
+import { withForcehookDatabase } from './connect.js';
+import { deadLetterList, deadLetterPurge, deadLetterRetry, eventsCommand, replayCommand, statusCommand } from './reports.js';
 import { sendTestCallout } from './send-test.js';
 
 // A .env file in the working directory is read for local use; real environment variables win.
@@ -89,6 +91,67 @@ program
     }
   });
 
+const json = { flag: '--json', description: 'print JSON for scripts instead of a table' } as const;
+const print = (text: string): void => console.log(text);
+const progress = (text: string): void => void process.stderr.write(text);
+
+program
+  .command('status')
+  .description('queue depths, failures, Salesforce API calls today, the last event of each flow')
+  .option(json.flag, json.description)
+  .action(async (opts: { json?: boolean }) => withForcehookDatabase((ctx) => statusCommand(ctx, !!opts.json, print)));
+
+program
+  .command('events')
+  .description('what reached forcehook and what happened to it, newest first')
+  .option('--record <id>', 'only this record (15- or 18-character id)')
+  .option('--flow <flow>', 'only this flow')
+  .option('--status <status>', 'received, retrying, done, failed or skipped')
+  .option('--since <time>', 'only events received since, e.g. 2026-11-24T10:00Z or 1h / 30m')
+  .option('--limit <n>', 'at most this many', '50')
+  .option(json.flag, json.description)
+  .action(async (opts: { record?: string; flow?: string; status?: string; since?: string; limit: string; json?: boolean }) =>
+    withForcehookDatabase((ctx) =>
+      eventsCommand(
+        ctx,
+        {
+          ...(opts.record ? { recordId: opts.record } : {}),
+          ...(opts.flow ? { flow: opts.flow } : {}),
+          ...(opts.status ? { status: opts.status } : {}),
+          ...(opts.since ? { since: parseSince(opts.since) } : {}),
+          limit: Number(opts.limit) || 50,
+        },
+        !!opts.json,
+        print,
+      ),
+    ),
+  );
+
+const deadLetter = program.command('dead-letter').description('events and Salesforce writes that gave up');
+deadLetter
+  .command('list')
+  .description('list dead letters with the reason')
+  .option(json.flag, json.description)
+  .action(async (opts: { json?: boolean }) => withForcehookDatabase((ctx) => deadLetterList(ctx, !!opts.json, print)));
+deadLetter
+  .command('retry')
+  .description('send dead letters back to their handler or to Salesforce')
+  .argument('[id]', 'a dead letter id from `dead-letter list`')
+  .option('--all', 'retry every dead letter')
+  .action(async (id: string | undefined, opts: { all?: boolean }) => {
+    await withForcehookDatabase((ctx) => deadLetterRetry(ctx, id, !!opts.all, print, progress));
+  });
+deadLetter
+  .command('purge')
+  .description('delete every dead letter')
+  .action(async () => withForcehookDatabase((ctx) => deadLetterPurge(ctx, print)));
+
+program
+  .command('replay')
+  .description('run a stored event through its handlers again')
+  .argument('<deliveryId>', 'the delivery id (see `forcehook events`)')
+  .action(async (deliveryId: string) => withForcehookDatabase((ctx) => replayCommand(ctx, deliveryId, print)));
+
 program
   .command('secret')
   .description('signing secrets')
@@ -96,9 +159,18 @@ program
   .description('print a fresh whsec_ secret for WEBHOOK_SECRETS and the org\'s Forcehook_Settings__c')
   .action(() => console.log(newWebhookSecret()));
 
+/** `1h`, `30m`, `2d` ago, or an ISO time. */
+function parseSince(text: string): Date {
+  const relative = /^(\d+)([mhd])$/.exec(text);
+  if (relative) return new Date(Date.now() - Number(relative[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd']);
+  const at = new Date(text);
+  if (Number.isNaN(at.getTime())) throw new Error(`--since ${text}: use an ISO time (2026-11-24T10:00Z) or 30m, 1h, 2d`);
+  return at;
+}
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   // One line that names the problem; a stack only for the unexpected.
-  if (err instanceof AppError) console.error(`forcehook: ${err.message}`);
+  if (err instanceof AppError || (err instanceof Error && !(err instanceof TypeError) && !(err instanceof ReferenceError))) console.error(`forcehook: ${err.message}`);
   else console.error('forcehook:', err instanceof Error ? (err.stack ?? err.message) : err);
   process.exit(1);
 });

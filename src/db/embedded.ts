@@ -89,16 +89,38 @@ async function importWithoutSignalHooks() {
   return EmbeddedPostgresClass;
 }
 
+/**
+ * The URL of the embedded server a running forcehook started from this folder, so that CLI
+ * commands reach it instead of starting a second one; undefined when none is running.
+ */
+export function runningEmbeddedUrl(dir: string): string | undefined {
+  const root = resolve(dir);
+  const pidFile = join(root, 'pg', 'postmaster.pid');
+  const passwordFile = join(root, 'pg-password');
+  if (!existsSync(pidFile) || !existsSync(passwordFile)) return undefined;
+  // postmaster.pid: pid, data directory, start time, port, ... (one per line)
+  const [pid, , , port] = readFileSync(pidFile, 'utf8').split('\n');
+  if (!isAlive(Number(pid)) || !/^\d+$/.test(port ?? '')) return undefined;
+  const password = readFileSync(passwordFile, 'utf8').trim();
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function refuseIfAlreadyRunning(dataDir: string): void {
   const pidFile = join(dataDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0) return;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return; // stale file from a crash: Postgres cleans it up itself
-  }
+  // A stale file from a crash is fine: Postgres cleans it up itself.
+  if (!isAlive(pid)) return;
   throw new Error(
     `An embedded PostgreSQL (pid ${pid}) is already running on ${dataDir}: another forcehook is running from this folder, or an earlier one was killed. Stop it with \`kill ${pid}\`.`,
   );

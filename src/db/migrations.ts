@@ -117,4 +117,12 @@ CREATE TABLE forcehook.app_users (
 CREATE INDEX app_users_email_idx ON forcehook.app_users (lower(email));
 `,
   },
+  {
+    version: 3,
+    name: 'inbox by arrival time',
+    sql: `
+-- The last hour's throughput (admin page, metrics) and the retention sweep read the inbox by time.
+CREATE INDEX inbox_received_idx ON forcehook.inbox (received_at);
+`,
+  },
 ];

@@ -1,0 +1,84 @@
+import { isSalesforceId } from '../events/salesforce-id.js';
+import { apiCallsToday, findEvents, flowSummaries, writeSummary, type EventFilter } from '../db/reports.js';
+import { listDeadLetters, purgeDeadLetters, replayEvent, retryDeadLetter } from '../queue/dead-letters.js';
+import type { CliContext } from './connect.js';
+import { table } from './table.js';
+
+type Out = (text: string) => void;
+
+/** `forcehook status`: queue depths, failures, API calls today, the last event of each flow. */
+export async function statusCommand(ctx: CliContext, json: boolean, out: Out): Promise<void> {
+  const queues = await ctx.boss.getQueues(ctx.handlers.flatMap((h) => [h.queue, h.deadLetterQueue]));
+  const byName = new Map(queues.map((q) => [q.name, q]));
+  const handlers = ctx.handlers.map((h) => ({
+    handler: h.name,
+    ready: byName.get(h.queue)?.readyCount ?? 0,
+    active: byName.get(h.queue)?.activeCount ?? 0,
+    deferred: byName.get(h.queue)?.deferredCount ?? 0,
+    deadLetters: byName.get(h.deadLetterQueue)?.queuedCount ?? 0,
+  }));
+  const report = {
+    handlers,
+    salesforceWrites: await writeSummary(ctx.pool),
+    apiCallsToday: await apiCallsToday(ctx.pool),
+    flows: await flowSummaries(ctx.pool),
+  };
+  if (json) return out(JSON.stringify(report, null, 2));
+  out(table(['handler', 'ready', 'active', 'retrying later', 'dead letters'], handlers.map((h) => [h.handler, h.ready, h.active, h.deferred, h.deadLetters])));
+  out('');
+  out(`Salesforce writes: ${report.salesforceWrites.pending} waiting, ${report.salesforceWrites.dead} dead; API calls today: ${report.apiCallsToday}`);
+  out('');
+  out(report.flows.length ? table(['flow', 'events', 'failed', 'last event'], report.flows.map((f) => [f.flow, f.events, f.failed, f.lastEventAt])) : 'No events yet.');
+}
+
+/** `forcehook events`: the inbox, newest first, with what happened to each event. */
+export async function eventsCommand(ctx: CliContext, filter: EventFilter, json: boolean, out: Out): Promise<void> {
+  if (filter.recordId && !isSalesforceId(filter.recordId)) throw new Error(`--record ${filter.recordId} is not a 15- or 18-character Salesforce id`);
+  const events = await findEvents(ctx.pool, filter);
+  if (json) return out(JSON.stringify(events, null, 2));
+  if (events.length === 0) return out('No events match.');
+  out(
+    table(
+      ['received', 'flow', 'record', 'operation', 'status', 'handlers', 'delivery id', 'error'],
+      events.map((e) => [e.receivedAt, e.flow, `${e.sobjectType} ${e.recordId}`, e.operation, e.status, outcomesText(e.outcomes), e.deliveryId, e.lastError]),
+    ),
+  );
+}
+
+export async function deadLetterList(ctx: CliContext, json: boolean, out: Out): Promise<void> {
+  const letters = await listDeadLetters(ctx.boss, ctx.pool, ctx.handlers);
+  if (json) return out(JSON.stringify(letters, null, 2));
+  if (letters.length === 0) return out('No dead letters.');
+  out(table(['id', 'kind', 'handler', 'subject', 'dead since', 'error'], letters.map((l) => [l.id, l.kind, l.handler, l.subject, l.deadSince, l.error]), 80));
+}
+
+/** Retries one dead letter, or all of them with a running count. */
+export async function deadLetterRetry(ctx: CliContext, id: string | undefined, all: boolean, out: Out, progress: Out): Promise<number> {
+  const ids = all ? (await listDeadLetters(ctx.boss, ctx.pool, ctx.handlers)).map((l) => l.id) : id ? [id] : [];
+  if (ids.length === 0) throw new Error(all ? 'No dead letters to retry.' : 'Name a dead letter id (see `forcehook dead-letter list`) or pass --all.');
+  let retried = 0;
+  for (const [i, letter] of ids.entries()) {
+    if (await retryDeadLetter(ctx.boss, ctx.pool, ctx.handlers, letter)) retried++;
+    else if (!all) throw new Error(`No dead letter ${letter}: see \`forcehook dead-letter list\`.`);
+    if (all) progress(`\rretrying ${i + 1}/${ids.length}`);
+  }
+  if (all) progress('\n');
+  out(`retried ${retried}`);
+  return retried;
+}
+
+export async function deadLetterPurge(ctx: CliContext, out: Out): Promise<void> {
+  out(`purged ${await purgeDeadLetters(ctx.boss, ctx.pool, ctx.handlers)}`);
+}
+
+export async function replayCommand(ctx: CliContext, deliveryId: string, out: Out): Promise<void> {
+  const sent = await replayEvent(ctx.boss, ctx.pool, ctx.handlers, deliveryId);
+  if (sent === 0) throw new Error(`No event with delivery id ${deliveryId} (see \`forcehook events\`).`);
+  out(`replayed ${deliveryId} to ${sent} handler${sent === 1 ? '' : 's'}`);
+}
+
+function outcomesText(outcomes: Record<string, string>): string {
+  return Object.entries(outcomes)
+    .map(([queue, outcome]) => `${queue.replace(/^forcehook\./, '')}:${outcome}`)
+    .join(' ');
+}

@@ -1,0 +1,98 @@
+import type { PgBoss } from 'pg-boss';
+import type { Queryable } from '../db/pool.js';
+import { deadWrites } from '../db/reports.js';
+import type { Handler } from '../handlers/define-handler.js';
+import type { HandlerJob } from './jobs.js';
+
+/**
+ * What gave up, in one list: events a handler dead-lettered (pg-boss dead-letter queues) and writes
+ * to Salesforce that can never succeed (the outbox). Ids: the job's UUID, or `write-<n>`.
+ */
+export interface DeadLetter {
+  id: string;
+  kind: 'event' | 'write';
+  handler: string;
+  /** Delivery id of the event, or `<sObject> <record>` for a write. */
+  subject: string;
+  recordId: string;
+  error: string | null;
+  deadSince: Date;
+}
+
+export async function listDeadLetters(boss: PgBoss, db: Queryable, handlers: readonly Handler[]): Promise<DeadLetter[]> {
+  const letters: DeadLetter[] = [];
+  for (const h of handlers) {
+    const jobs = await boss.findJobs<HandlerJob>(h.deadLetterQueue, { queued: true, limit: 1000 });
+    if (jobs.length === 0) continue;
+    const { rows } = await db.query<{ id: string; delivery_id: string; record_id: string; last_error: string | null }>(
+      'SELECT id, delivery_id, record_id, last_error FROM forcehook.inbox WHERE id = ANY($1::bigint[])',
+      [jobs.map((j) => j.data.inboxId)],
+    );
+    const byId = new Map(rows.map((r) => [Number(r.id), r]));
+    for (const job of jobs) {
+      const row = byId.get(job.data.inboxId);
+      letters.push({
+        id: job.id,
+        kind: 'event',
+        handler: h.name,
+        subject: row?.delivery_id ?? `inbox ${job.data.inboxId} (purged)`,
+        recordId: row?.record_id ?? '',
+        error: row?.last_error ?? null,
+        deadSince: job.createdOn,
+      });
+    }
+  }
+  for (const w of await deadWrites(db, 1000)) {
+    letters.push({ id: `write-${w.id}`, kind: 'write', handler: w.handler, subject: `${w.sobjectType} ${w.recordKey}`, recordId: w.recordKey, error: w.error, deadSince: w.deadSince });
+  }
+  return letters.sort((a, b) => b.deadSince.getTime() - a.deadSince.getTime());
+}
+
+/** Sends a dead letter back: an event to its handler's queue, a write to the outbox. True when found. */
+export async function retryDeadLetter(boss: PgBoss, db: Queryable, handlers: readonly Handler[], id: string): Promise<boolean> {
+  const write = /^write-(\d+)$/.exec(id);
+  if (write) {
+    const { rowCount } = await db.query(
+      `UPDATE forcehook.salesforce_writes SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, updated_at = now()
+       WHERE id = $1 AND status = 'dead'`,
+      [Number(write[1])],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+  for (const h of handlers) {
+    const [job] = await boss.findJobs<HandlerJob>(h.deadLetterQueue, { id, queued: true });
+    if (!job) continue;
+    await db.query(`UPDATE forcehook.inbox SET status = 'retrying', updated_at = now() WHERE id = $1`, [job.data.inboxId]);
+    return (await boss.redrive(h.deadLetterQueue, { ids: [id], destination: h.queue })) > 0;
+  }
+  return false;
+}
+
+/** Deletes every dead letter. Returns how many. */
+export async function purgeDeadLetters(boss: PgBoss, db: Queryable, handlers: readonly Handler[]): Promise<number> {
+  let purged = 0;
+  for (const h of handlers) purged += await boss.deleteQueuedJobs(h.deadLetterQueue);
+  const { rowCount } = await db.query(`DELETE FROM forcehook.salesforce_writes WHERE status = 'dead'`);
+  return purged + (rowCount ?? 0);
+}
+
+/**
+ * Runs an event through its handlers again, as if it had just arrived (for a fix deployed after
+ * it failed, or to rebuild a local table). Returns the number of jobs sent.
+ */
+export async function replayEvent(boss: PgBoss, db: Queryable, handlers: readonly Handler[], deliveryId: string): Promise<number> {
+  const { rows } = await db.query<{ id: string; handlers: string[] }>(
+    `UPDATE forcehook.inbox SET status = 'received', outcomes = '{}', last_error = NULL, updated_at = now()
+     WHERE delivery_id = $1 RETURNING id, handlers`,
+    [deliveryId],
+  );
+  const queues = new Set(handlers.map((h) => h.queue));
+  let sent = 0;
+  for (const row of rows) {
+    for (const queue of row.handlers.filter((q) => queues.has(q))) {
+      await boss.send(queue, { inboxId: Number(row.id) } satisfies HandlerJob);
+      sent++;
+    }
+  }
+  return sent;
+}
