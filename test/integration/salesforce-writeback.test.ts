@@ -14,6 +14,8 @@ import request from 'supertest';
 const stamp = defineHandler({
   name: 'stamp',
   match: { flow: 'stamps' },
+  // One worker: the events of one callout are one batch, so their writes go in one flush.
+  concurrency: 1,
   async handle(events, ctx) {
     for (const e of events) ctx.salesforce?.update(e.sobjectType, e.recordId, { Description: String(e.fields['Description']) }, { cause: e });
   },
