@@ -59,6 +59,7 @@ const EnvSchema = z.object({
   WEBHOOK_SECRETS: secretList.optional(),
   MAX_BODY_BYTES: wholeNumber('a byte count from 1024 to 104857600', 1024, 100 * 1024 * 1024).default(5 * 1024 * 1024),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  ADMIN_PASSWORD: z.string().min(12, 'use at least 12 characters (try `openssl rand -hex 16`)').optional(),
   SALESFORCE_LOGIN_URL: z.url({ protocol: /^https?$/, error: 'must be a URL such as https://login.salesforce.com or https://test.salesforce.com' }).default('https://login.salesforce.com'),
   SALESFORCE_INSTANCE_URL: z.url({ protocol: /^https?$/, error: 'must be a URL such as https://yourdomain.my.salesforce.com' }).optional(),
   SALESFORCE_CLIENT_ID: z.string().optional(),
@@ -93,6 +94,8 @@ export interface Config {
   webhookSecrets: readonly string[];
   maxBodyBytes: number;
   logLevel: Env['LOG_LEVEL'];
+  /** Turns on /admin (and protects /metrics) with HTTP Basic auth; off when unset. */
+  adminPassword: string | undefined;
   /** How forcehook calls back into Salesforce; null when no credentials are configured. */
   salesforce: SalesforceConfig | null;
 }
@@ -141,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     webhookSecrets: e.WEBHOOK_SECRETS ?? [],
     maxBodyBytes: e.MAX_BODY_BYTES,
     logLevel: e.LOG_LEVEL,
+    adminPassword: e.ADMIN_PASSWORD,
     salesforce: salesforceConfig(e),
   };
 }

@@ -8,8 +8,10 @@ import { loadHandlers } from './handlers/load.js';
 import type { Handler } from './handlers/define-handler.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import { createApp } from './http/app.js';
+import { mountAdmin } from './http/routes/admin.js';
 import { listen, type Listening } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
+import { Metrics } from './metrics.js';
 import { localWebhookSecret } from './verification/local-secret.js';
 import { ensureHandlerQueues, startBoss } from './queue/boss.js';
 import { createIngest } from './queue/ingest.js';
@@ -89,6 +91,8 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
     const handlerList = options.handlers ?? (await loadHandlers(options.env['FORCEHOOK_HANDLERS']));
     await ensureHandlerQueues(boss, handlerList);
     const registry = new HandlerRegistry(handlerList);
+    const metrics = new Metrics();
+    metrics.observe(pool, handlerList, apiCalls);
     const shutdown = new AbortController();
 
     let server: Listening | undefined;
@@ -98,10 +102,15 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
         log,
         ingest: createIngest({ pool, boss, registry }),
         checkDatabase: async () => void (await pool.query('SELECT 1')),
+        metrics,
+        metricsPassword: config.adminPassword,
+        extraRoutes: (a) => {
+          if (config.adminPassword) mountAdmin(a, { password: config.adminPassword, pool, boss, handlers: handlerList });
+        },
       });
       server = await listen(app, config.port);
       cleanup.unshift(() => server!.close());
-      log.info(`listening on port ${server.port}: POST /outbound/<flow>, POST /apex/<flow>, GET /readyz`);
+      log.info(`listening on port ${server.port}: POST /outbound/<flow>, POST /apex/<flow>, GET /readyz, /metrics${config.adminPassword ? ', /admin' : ' (set ADMIN_PASSWORD for /admin)'}`);
     }
     const salesforce = config.salesforce ? new SalesforceConnector(config.salesforce, apiCalls, log) : null;
     if (options.worker) {
@@ -121,6 +130,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
         signal: shutdown.signal,
         salesforce,
         sessionConnection: (sessionId, partnerUrl) => sessionConnection(sessionId, partnerUrl, apiVersion, apiCalls),
+        metrics,
       });
       log.info({ handlers: handlerList.map((h) => h.name) }, 'worker started');
     }

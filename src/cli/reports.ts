@@ -1,5 +1,5 @@
 import { isSalesforceId } from '../events/salesforce-id.js';
-import { apiCallsToday, findEvents, flowSummaries, writeSummary, type EventFilter } from '../db/reports.js';
+import { apiCallsToday, findEvents, flowSummaries, queueDepths, writeSummary, type EventFilter } from '../db/reports.js';
 import { listDeadLetters, purgeDeadLetters, replayEvent, retryDeadLetter } from '../queue/dead-letters.js';
 import type { CliContext } from './connect.js';
 import { table } from './table.js';
@@ -8,15 +8,7 @@ type Out = (text: string) => void;
 
 /** `forcehook status`: queue depths, failures, API calls today, the last event of each flow. */
 export async function statusCommand(ctx: CliContext, json: boolean, out: Out): Promise<void> {
-  const queues = await ctx.boss.getQueues(ctx.handlers.flatMap((h) => [h.queue, h.deadLetterQueue]));
-  const byName = new Map(queues.map((q) => [q.name, q]));
-  const handlers = ctx.handlers.map((h) => ({
-    handler: h.name,
-    ready: byName.get(h.queue)?.readyCount ?? 0,
-    active: byName.get(h.queue)?.activeCount ?? 0,
-    deferred: byName.get(h.queue)?.deferredCount ?? 0,
-    deadLetters: byName.get(h.deadLetterQueue)?.queuedCount ?? 0,
-  }));
+  const handlers = await queueDepths(ctx.pool, ctx.handlers);
   const report = {
     handlers,
     salesforceWrites: await writeSummary(ctx.pool),

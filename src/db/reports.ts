@@ -137,3 +137,36 @@ export async function deadWrites(db: Queryable, limit = 100): Promise<DeadWrite[
   );
   return rows.map((r) => ({ id: Number(r.id), handler: r.handler, sobjectType: r.sobject_type, recordKey: r.record_key, error: r.last_error, deadSince: r.updated_at }));
 }
+
+export interface QueueDepth {
+  handler: string;
+  ready: number;
+  active: number;
+  /** Waiting out a retry delay. */
+  deferred: number;
+  deadLetters: number;
+}
+
+/**
+ * Live job counts of each handler's queue and dead-letter queue. pg-boss's own queue counts are
+ * refreshed by its monitor about once a minute; an operator asking "is it stuck?" wants now.
+ */
+export async function queueDepths(db: Queryable, handlers: readonly { name: string; queue: string; deadLetterQueue: string }[]): Promise<QueueDepth[]> {
+  const { rows } = await db.query<{ name: string; ready: string; active: string; deferred: string; queued: string }>(
+    `SELECT name,
+            count(*) FILTER (WHERE state IN ('created', 'retry') AND start_after <= now()) AS ready,
+            count(*) FILTER (WHERE state = 'active') AS active,
+            count(*) FILTER (WHERE state IN ('created', 'retry') AND start_after > now()) AS deferred,
+            count(*) FILTER (WHERE state IN ('created', 'retry')) AS queued
+     FROM pgboss.job WHERE name = ANY($1) AND state IN ('created', 'retry', 'active') GROUP BY name`,
+    [handlers.flatMap((h) => [h.queue, h.deadLetterQueue])],
+  );
+  const byName = new Map(rows.map((r) => [r.name, r]));
+  return handlers.map((h) => ({
+    handler: h.name,
+    ready: Number(byName.get(h.queue)?.ready ?? 0),
+    active: Number(byName.get(h.queue)?.active ?? 0),
+    deferred: Number(byName.get(h.queue)?.deferred ?? 0),
+    deadLetters: Number(byName.get(h.deadLetterQueue)?.queued ?? 0),
+  }));
+}

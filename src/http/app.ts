@@ -3,7 +3,9 @@ import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import type { Ingest } from '../queue/ingest.js';
+import type { Metrics } from '../metrics.js';
+import type { Ingest, IngestResult } from '../queue/ingest.js';
+import { basicAuth } from './routes/admin.js';
 import { apexRoute } from './routes/apex.js';
 import { healthRoute, readyRoute } from './routes/health.js';
 import { outboundRoute } from './routes/outbound.js';
@@ -14,6 +16,12 @@ export interface AppDeps {
   ingest: Ingest;
   checkDatabase: () => Promise<void>;
   now?: () => Date;
+  /** Served at /metrics and fed by every request, when given. */
+  metrics?: Metrics;
+  /** When set, /metrics needs HTTP Basic auth with it (the ADMIN_PASSWORD). */
+  metricsPassword?: string | undefined;
+  /** Extra routes (the admin page), mounted before the 404. */
+  extraRoutes?: (app: express.Express) => void;
 }
 
 /** The HTTP app, without listening: tests drive it with supertest, `server.ts` listens. */
@@ -21,8 +29,15 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(requestLog(deps.log));
+  app.use(requestLog(deps.log, deps.metrics));
   app.get('/healthz', healthRoute);
+  if (deps.metrics) {
+    const registry = deps.metrics.registry;
+    const guard = deps.metricsPassword ? [basicAuth(deps.metricsPassword)] : [];
+    app.get('/metrics', ...guard, async (_req: Request, res: Response) => {
+      res.type(registry.contentType).send(await registry.metrics());
+    });
+  }
   app.get('/readyz', readyRoute(deps.checkDatabase));
   app.post(
     '/outbound/:flow',
@@ -46,6 +61,7 @@ export function createApp(deps: AppDeps): express.Express {
       ...(deps.now ? { now: deps.now } : {}),
     }),
   );
+  deps.extraRoutes?.(app);
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such endpoint. Salesforce posts to /outbound/<flow> or /apex/<flow>.' } });
   });
@@ -56,8 +72,11 @@ export function createApp(deps: AppDeps): express.Express {
   return app;
 }
 
-/** One line per request, with an id; the path only, because a query string may carry a token. */
-function requestLog(log: Logger) {
+/**
+ * One line per request, with an id; the path only, because a query string may carry a token.
+ * Feeds the request, ingest and refusal metrics from what the routes left in res.locals.
+ */
+function requestLog(log: Logger, metrics: Metrics | undefined) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = process.hrtime.bigint();
     const header = req.headers['x-request-id'];
@@ -65,7 +84,20 @@ function requestLog(log: Logger) {
     res.setHeader('x-request-id', id);
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      log.info({ reqId: id, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10, code: res.locals['errorCode'], ...res.locals['ingest'] }, 'request');
+      const ingest = res.locals['ingest'] as IngestResult | undefined;
+      const errorCode = res.locals['errorCode'] as string | undefined;
+      log.info({ reqId: id, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10, code: errorCode, ...ingest }, 'request');
+      if (!metrics) return;
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      metrics.httpRequests.inc({ route, status: String(res.statusCode) });
+      const source = route === '/outbound/:flow' ? 'outbound' : route === '/apex/:flow' ? 'apex' : undefined;
+      if (!source) return;
+      metrics.ingestSeconds.observe({ source }, ms / 1000);
+      if (ingest) {
+        metrics.events.inc({ source, result: 'accepted' }, ingest.accepted);
+        metrics.events.inc({ source, result: 'duplicate' }, ingest.duplicates);
+      }
+      if (errorCode) metrics.refused.inc({ source, reason: errorCode });
     });
     next();
   };

@@ -9,6 +9,7 @@ import { toId18, isSalesforceId } from '../events/salesforce-id.js';
 import type { SalesforceEvent } from '../events/salesforce-event.js';
 import type { Handler, HandlerContext } from '../handlers/define-handler.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { SalesforceConnector } from '../salesforce/connection.js';
 import { StagedWrites } from '../salesforce/writer.js';
 import type { HandlerJob } from './jobs.js';
@@ -22,6 +23,7 @@ export interface WorkerDeps {
   salesforce: SalesforceConnector | null;
   /** A connection from an Outbound Message's session (actAsSender handlers). */
   sessionConnection: (sessionId: string, partnerUrl: string) => Connection;
+  metrics?: Metrics;
 }
 
 /** Starts pulling each handler's queue. Returns once the workers are registered. */
@@ -90,6 +92,7 @@ export async function runBatch(handler: Handler, jobs: Job<HandlerJob>[], deps: 
     }
   }
   await recordOutcomes(deps.db, handler.queue, updates);
+  for (const u of updates) deps.metrics?.handlerEvents.inc({ handler: handler.name, outcome: u.outcome });
   if (handler.actAsSender) {
     // The session is a credential: gone as soon as this handler is done with the event.
     const finished = updates.filter((u) => u.outcome !== 'retrying').map((u) => u.id);
@@ -100,7 +103,8 @@ export async function runBatch(handler: Handler, jobs: Job<HandlerJob>[], deps: 
   async function handleAndStore(group: Job<HandlerJob>[]): Promise<void> {
     const writes = deps.salesforce ? new StagedWrites(handler.name, () => deps.salesforce!.connection()) : null;
     const ctx: HandlerContext = { db: deps.db, log, signal: deps.signal, salesforce: writes, senderConnection };
-    const result = await handler.handle(group.map((j) => events.get(j.data.inboxId)!), ctx);
+    const stopTimer = deps.metrics?.handlerSeconds.startTimer({ handler: handler.name });
+    const result = await handler.handle(group.map((j) => events.get(j.data.inboxId)!), ctx).finally(() => stopTimer?.());
     if (writes) await insertWrites(deps.db, writes.staged);
     settle(group, new Set(result?.skipped ?? []));
   }
