@@ -79,15 +79,22 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
   const { settings, embedded } = await openDatabase(config, log);
   const pool = createPool(settings, log);
   const apiCalls = new ApiCallCounter();
-  const cleanup: (() => Promise<void>)[] = [() => apiCalls.flush(pool), async () => pool.end(), async () => embedded?.stop()];
+  // Shutdown, in this order: stop taking requests, let handlers finish the jobs in hand, let a
+  // flush in progress settle, then close the database. Steps that were never started are skipped.
+  const steps: Partial<Record<'server' | 'boss' | 'flusher', () => Promise<void>>> = {};
   const closeAll = async (): Promise<void> => {
-    for (const step of cleanup.splice(0)) await step().catch((err: unknown) => log.warn({ err: String(err) }, 'shutdown step failed'));
+    const ordered = [steps.server, steps.boss, steps.flusher, () => apiCalls.flush(pool), async () => pool.end(), async () => embedded?.stop()];
+    for (const key of Object.keys(steps) as (keyof typeof steps)[]) delete steps[key];
+    for (const step of ordered) {
+      if (step) await step().catch((err: unknown) => log.warn({ err: String(err) }, 'shutdown step failed'));
+    }
   };
   try {
     const applied = await migrate(pool);
     if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
     const boss = await startBoss({ connection: settings, log, supervise: options.worker });
-    cleanup.unshift(() => boss.stop({ graceful: true, timeout: 20_000 }));
+    // Heroku kills 30 s after SIGTERM: 20 s for jobs in hand leaves room for the rest.
+    steps.boss = () => boss.stop({ graceful: true, timeout: 20_000 });
     const handlerList = options.handlers ?? (await loadHandlers(options.env['FORCEHOOK_HANDLERS']));
     await ensureHandlerQueues(boss, handlerList);
     const registry = new HandlerRegistry(handlerList);
@@ -109,7 +116,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
         },
       });
       server = await listen(app, config.port);
-      cleanup.unshift(() => server!.close());
+      steps.server = () => server!.close();
       log.info(`listening on port ${server.port}: POST /outbound/<flow>, POST /apex/<flow>, GET /readyz, /metrics${config.adminPassword ? ', /admin' : ' (set ADMIN_PASSWORD for /admin)'}`);
     }
     const salesforce = config.salesforce ? new SalesforceConnector(config.salesforce, apiCalls, log) : null;
@@ -117,8 +124,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       if (salesforce && config.salesforce) {
         const flusher = new WriteFlusher({ db: pool, connection: () => salesforce.connection(), counter: apiCalls, log, windowMs: config.salesforce.writeWindowMs, ...options.flusher });
         flusher.start();
-        // Before the pool closes: a flush in progress finishes and settles its rows.
-        cleanup.unshift(() => flusher.stop());
+        steps.flusher = () => flusher.stop();
       } else {
         log.info('no Salesforce credentials (SALESFORCE_*): handlers run without write-back');
       }
@@ -142,8 +148,11 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       port: server?.port,
       apiCalls,
       stop: async () => {
-        shutdown.abort();
+        // Handlers get 15 s to finish on their own, then their signal asks them to stop.
+        const hurry = setTimeout(() => shutdown.abort(), 15_000);
         await closeAll();
+        clearTimeout(hurry);
+        shutdown.abort();
       },
     };
   } catch (err) {
