@@ -107,7 +107,8 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       const app = createApp({
         config,
         log,
-        ingest: createIngest({ pool, boss, registry }),
+        // Half the pool for ingest transactions; the rest serves /readyz, the admin page and handlers.
+        ingest: createIngest({ pool, boss, registry, maxConcurrent: Math.max(2, Math.floor(settings.max / 2)) }),
         checkDatabase: async () => void (await pool.query('SELECT 1')),
         metrics,
         metricsPassword: config.adminPassword,

@@ -9,6 +9,7 @@ export interface RoutedEvent {
 
 export interface InsertedInboxRow {
   id: number;
+  orgId: string;
   deliveryId: string;
 }
 
@@ -32,7 +33,7 @@ export async function insertInboxRows(db: Queryable, routed: readonly RoutedEven
     handlers: queues,
     status: queues.length === 0 ? 'skipped' : 'received',
   }));
-  const result = await db.query<{ id: string; delivery_id: string }>(
+  const result = await db.query<{ id: string; org_id: string; delivery_id: string }>(
     `INSERT INTO forcehook.inbox (org_id, delivery_id, source, flow, sobject_type, record_id, operation,
                                   fields, previous, modstamp, received_at, handlers, status)
      SELECT org_id, delivery_id, source, flow, sobject_type, record_id, operation,
@@ -41,10 +42,10 @@ export async function insertInboxRows(db: Queryable, routed: readonly RoutedEven
             record_id text, operation text, fields jsonb, previous jsonb, modstamp timestamptz,
             received_at timestamptz, handlers text[], status text)
      ON CONFLICT (org_id, delivery_id) DO NOTHING
-     RETURNING id, delivery_id`,
+     RETURNING id, org_id, delivery_id`,
     [JSON.stringify(rows)],
   );
-  return result.rows.map((r) => ({ id: Number(r.id), deliveryId: r.delivery_id }));
+  return result.rows.map((r) => ({ id: Number(r.id), orgId: r.org_id, deliveryId: r.delivery_id }));
 }
 
 interface InboxEventRow {

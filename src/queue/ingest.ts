@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { withTransaction } from '../db/pool.js';
-import { insertInboxRows } from '../db/inbox.js';
+import { insertInboxRows, type RoutedEvent } from '../db/inbox.js';
 import { insertSessions, type StoredSession } from '../db/sessions.js';
-import { classifyDatabaseError } from '../errors.js';
+import { classifyDatabaseError, DatabaseUnavailableError } from '../errors.js';
 import type { SalesforceEvent } from '../events/salesforce-event.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import type { HandlerJob } from './jobs.js';
@@ -20,39 +20,122 @@ export interface IngestOptions {
 
 export type Ingest = (events: readonly SalesforceEvent[], options?: IngestOptions) => Promise<IngestResult>;
 
+export interface IngestDeps {
+  pool: pg.Pool;
+  boss: PgBoss;
+  registry: HandlerRegistry;
+  /** Transactions at once; more requests than this wait and share the next one. @default 4 */
+  maxConcurrent?: number;
+}
+
+interface Pending {
+  events: readonly SalesforceEvent[];
+  options: IngestOptions;
+  resolve: (result: IngestResult) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Most events one shared transaction takes: twenty full Outbound Messages. */
+const MAX_BATCH_EVENTS = 2_000;
+
 /**
  * Stores events durably: inbox rows (deduplicated by delivery id) and one pg-boss job per new
- * event and handler, all in ONE transaction. When this resolves, everything is committed and the
- * caller may acknowledge; when it rejects, nothing is stored (DatabaseUnavailableError: retry).
+ * event and handler, in ONE transaction; when the promise resolves everything is committed and the
+ * caller may acknowledge, when it rejects nothing of its events is stored.
+ *
+ * Group commit: a request that arrives while `maxConcurrent` transactions are running waits for the
+ * next one and shares it with the others that waited, so under load a transaction (four round
+ * trips and one WAL flush) carries many messages instead of one. A message is never split across
+ * transactions, and an idle server starts a transaction at once.
  */
-export function createIngest(deps: { pool: pg.Pool; boss: PgBoss; registry: HandlerRegistry }): Ingest {
-  return async (events, options = {}) => {
-    if (events.length === 0) return { accepted: 0, duplicates: 0 };
-    const routed = events.map((event) => ({ event, queues: deps.registry.route(event) }));
-    const queuesByDelivery = new Map(routed.map((r) => [r.event.deliveryId, r.queues]));
-    try {
-      return await withTransaction(deps.pool, async (client) => {
-        const inserted = await insertInboxRows(client, routed);
-        const jobsByQueue = new Map<string, { data: HandlerJob }[]>();
-        for (const row of inserted) {
-          for (const queue of queuesByDelivery.get(row.deliveryId) ?? []) {
-            const jobs = jobsByQueue.get(queue) ?? [];
-            jobs.push({ data: { inboxId: row.id } });
-            jobsByQueue.set(queue, jobs);
-          }
-        }
-        const db = { executeSql: (text: string, values?: unknown[]) => client.query(text, values) };
-        for (const [queue, jobs] of jobsByQueue) await deps.boss.insert(queue, jobs, { db });
-        if (options.session) {
-          const withSession = inserted
-            .map((row) => ({ inboxId: row.id, handlers: deps.registry.sessionQueues(queuesByDelivery.get(row.deliveryId) ?? []) }))
-            .filter((row) => row.handlers.length > 0);
-          await insertSessions(client, withSession, options.session);
-        }
-        return { accepted: inserted.length, duplicates: events.length - inserted.length };
+export function createIngest(deps: IngestDeps): Ingest {
+  const maxConcurrent = deps.maxConcurrent ?? 4;
+  const waiting: Pending[] = [];
+  let running = 0;
+
+  const pump = (): void => {
+    while (running < maxConcurrent && waiting.length > 0) {
+      const batch: Pending[] = [];
+      let events = 0;
+      while (waiting.length > 0 && (batch.length === 0 || events + waiting[0]!.events.length <= MAX_BATCH_EVENTS)) {
+        const next = waiting.shift()!;
+        events += next.events.length;
+        batch.push(next);
+      }
+      running++;
+      void runBatch(batch).finally(() => {
+        running--;
+        pump();
       });
-    } catch (err) {
-      throw classifyDatabaseError(err);
     }
   };
+
+  const runBatch = async (batch: Pending[]): Promise<void> => {
+    try {
+      const results = await store(deps, batch);
+      batch.forEach((p, i) => p.resolve(results[i]!));
+    } catch (err) {
+      const error = classifyDatabaseError(err);
+      if (batch.length === 1 || error instanceof DatabaseUnavailableError) {
+        for (const p of batch) p.reject(error);
+        return;
+      }
+      // Something in one request broke the shared transaction: each gets a transaction of its own.
+      for (const p of batch) await runBatch([p]);
+    }
+  };
+
+  return (events, options = {}) => {
+    if (events.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0 });
+    return new Promise<IngestResult>((resolve, reject) => {
+      waiting.push({ events, options, resolve, reject });
+      pump();
+    });
+  };
+}
+
+/** One transaction for the requests of a batch; returns each request's own counts. */
+async function store(deps: IngestDeps, batch: readonly Pending[]): Promise<IngestResult[]> {
+  // A delivery repeated across the requests of one batch counts for the first request only.
+  const seen = new Set<string>();
+  const owner = new Map<string, number>();
+  const routed: RoutedEvent[] = [];
+  batch.forEach((p, i) => {
+    for (const event of p.events) {
+      const key = `${event.orgId}|${event.deliveryId}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      owner.set(key, i);
+      routed.push({ event, queues: deps.registry.route(event) });
+    }
+  });
+  const queuesOf = new Map(routed.map((r) => [`${r.event.orgId}|${r.event.deliveryId}`, r.queues]));
+  return withTransaction(deps.pool, async (client) => {
+    const inserted = await insertInboxRows(client, routed);
+    const jobsByQueue = new Map<string, { data: HandlerJob }[]>();
+    const accepted = batch.map(() => 0);
+    const sessionRows = batch.map((): { inboxId: number; handlers: string[] }[] => []);
+    for (const row of inserted) {
+      const key = `${row.orgId}|${row.deliveryId}`;
+      const i = owner.get(key)!;
+      accepted[i]!++;
+      const queues = queuesOf.get(key) ?? [];
+      for (const queue of queues) {
+        const jobs = jobsByQueue.get(queue) ?? [];
+        jobs.push({ data: { inboxId: row.id } });
+        jobsByQueue.set(queue, jobs);
+      }
+      if (batch[i]!.options.session) {
+        const handlers = deps.registry.sessionQueues(queues);
+        if (handlers.length > 0) sessionRows[i]!.push({ inboxId: row.id, handlers });
+      }
+    }
+    const db = { executeSql: (text: string, values?: unknown[]) => client.query(text, values) };
+    for (const [queue, jobs] of jobsByQueue) await deps.boss.insert(queue, jobs, { db });
+    for (const [i, p] of batch.entries()) {
+      if (p.options.session && sessionRows[i]!.length > 0) await insertSessions(client, sessionRows[i]!, p.options.session);
+    }
+    // Every event of a request is either inserted now or was already in the inbox.
+    return batch.map((p, i) => ({ accepted: accepted[i]!, duplicates: p.events.length - accepted[i]! }));
+  });
 }
