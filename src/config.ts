@@ -59,6 +59,8 @@ const EnvSchema = z.object({
   WEBHOOK_SECRETS: secretList.optional(),
   MAX_BODY_BYTES: wholeNumber('a byte count from 1024 to 104857600', 1024, 100 * 1024 * 1024).default(5 * 1024 * 1024),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** A request (body included) must arrive within this; a trickled body is cut off. */
+  REQUEST_TIMEOUT_MS: wholeNumber('a number of milliseconds from 1000 to 120000', 1_000, 120_000).default(30_000),
   ADMIN_PASSWORD: z.string().min(12, 'use at least 12 characters (try `openssl rand -hex 16`)').optional(),
   SALESFORCE_LOGIN_URL: z.url({ protocol: /^https?$/, error: 'must be a URL such as https://login.salesforce.com or https://test.salesforce.com' }).default('https://login.salesforce.com'),
   SALESFORCE_INSTANCE_URL: z.url({ protocol: /^https?$/, error: 'must be a URL such as https://yourdomain.my.salesforce.com' }).optional(),
@@ -93,6 +95,7 @@ export interface Config {
   /** Verification keys for Apex callouts; the first one signs `forcehook send-test`. */
   webhookSecrets: readonly string[];
   maxBodyBytes: number;
+  requestTimeoutMs: number;
   logLevel: Env['LOG_LEVEL'];
   /** Turns on /admin (and protects /metrics) with HTTP Basic auth; off when unset. */
   adminPassword: string | undefined;
@@ -143,6 +146,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     outboundFlowTokens: e.OUTBOUND_FLOW_TOKENS ?? {},
     webhookSecrets: e.WEBHOOK_SECRETS ?? [],
     maxBodyBytes: e.MAX_BODY_BYTES,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
     adminPassword: e.ADMIN_PASSWORD,
     salesforce: salesforceConfig(e),

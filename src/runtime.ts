@@ -116,7 +116,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
           if (config.adminPassword) mountAdmin(a, { password: config.adminPassword, pool, boss, handlers: handlerList });
         },
       });
-      server = await listen(app, config.port);
+      server = await listen(app, config.port, { requestTimeoutMs: config.requestTimeoutMs });
       steps.server = () => server!.close();
       log.info(`listening on port ${server.port}: POST /outbound/<flow>, POST /apex/<flow>, GET /readyz, /metrics${config.adminPassword ? ', /admin' : ' (set ADMIN_PASSWORD for /admin)'}`);
     }

@@ -57,6 +57,11 @@ export function parseOutboundMessage(body: Buffer): OutboundMessage {
   if (/<!\s*(?:DOCTYPE|ENTITY)/i.test(xml)) {
     throw new InputError('DTD_FORBIDDEN', 'DOCTYPE and ENTITY declarations are not allowed in a SOAP message.');
   }
+  // XML 1.0 allows no control characters but tab, CR and LF (and the database could not store NUL).
+  const forbidden = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/.exec(xml);
+  if (forbidden) {
+    throw new InputError('BODY_MALFORMED', `The body contains a character XML does not allow (U+${forbidden[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}).`);
+  }
   const text = decodeCharacterReferences(xml);
   const valid = XMLValidator.validate(text);
   if (valid !== true) {

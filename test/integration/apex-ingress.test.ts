@@ -69,6 +69,15 @@ describe('POST /apex/:flow', () => {
     expect((await inboxRows(db.pool)).filter((r) => r.delivery_id.startsWith('msg_retry:'))).toHaveLength(1);
   });
 
+  test('the same callout ten times at once is stored once, and every copy is answered', async () => {
+    const payload = callout('insert', [apexContact(30), apexContact(31)]);
+    const replies = await Promise.all(Array.from({ length: 10 }, () => sendApex(service.url, 'contacts', payload, { id: 'msg_burst' })));
+    expect(replies.map((r) => r.status)).toEqual(Array(10).fill(202));
+    const totals = replies.reduce((t, r) => ({ accepted: t.accepted + r.body.accepted, duplicates: t.duplicates + r.body.duplicates }), { accepted: 0, duplicates: 0 });
+    expect(totals).toEqual({ accepted: 2, duplicates: 18 });
+    expect((await inboxRows(db.pool)).filter((r) => r.delivery_id.startsWith('msg_burst:'))).toHaveLength(2);
+  });
+
   test('an update keeps the old record as `previous`', async () => {
     await sendApex(service.url, 'contacts', callout('update', [apexContact(3, { LastName: 'New' })], [apexContact(3, { LastName: 'Old' })]), { id: 'msg_prev' }).expect(202);
     const { rows } = await db.pool.query<{ previous: Record<string, unknown> }>("SELECT previous FROM forcehook.inbox WHERE delivery_id LIKE 'msg_prev:%'");
@@ -120,6 +129,9 @@ describe('POST /apex/:flow', () => {
     const notJson = await sendApex(service.url, 'contacts', '{"orgId": ');
     expect(notJson.status).toBe(400);
     expect(notJson.body.error.code).toBe('BODY_MALFORMED');
+    const nul = await sendApex(service.url, 'contacts', callout('insert', [apexContact(12, { LastName: 'a\u0000b' })]));
+    expect(nul.status).toBe(400);
+    expect(nul.body.error.issues).toEqual([{ path: 'new.0.LastName', message: 'contains the NUL character (\\u0000)' }]);
     const mismatch = await sendApex(service.url, 'contacts', callout('insert', [{ ...apexContact(11), attributes: { type: 'Account' } }]));
     expect(mismatch.body.error.issues).toEqual([{ path: 'new.0.attributes.type', message: 'is Account, but sobjectType is Contact' }]);
     expect(await countRows(db.pool, 'forcehook.inbox')).toBe(before);

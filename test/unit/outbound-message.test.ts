@@ -93,6 +93,8 @@ describe('parseOutboundMessage', () => {
     ['sObject without type', 'INVALID_MESSAGE', ENVELOPE('<notifications><OrganizationId>00D5g00000TESTa</OrganizationId><ActionId>04k5g000000FhkZ</ActionId><Notification><Id>04l5g00000Ab1Cg</Id><sObject><Id>0015g00000Acc01</Id></sObject></Notification></notifications>')],
     ['sObject without Id', 'INVALID_MESSAGE', ENVELOPE('<notifications><OrganizationId>00D5g00000TESTa</OrganizationId><ActionId>04k5g000000FhkZ</ActionId><Notification><Id>04l5g00000Ab1Cg</Id><sObject xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="sf:Account"><Name>x</Name></sObject></Notification></notifications>')],
     ['an invalid character reference', 'BODY_MALFORMED', ENVELOPE('<x>&#0;</x>')],
+    ['a raw NUL character', 'BODY_MALFORMED', ENVELOPE('<x>a\u0000b</x>')],
+    ['a raw control character', 'BODY_MALFORMED', ENVELOPE('<x>a\u0007b</x>')],
   ])('%s is refused as %s', (_name, code, body) => {
     expect(codeOf(() => parseOutboundMessage(Buffer.from(body)))).toBe(code);
   });

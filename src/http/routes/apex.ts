@@ -46,11 +46,33 @@ export function apexRoute(deps: ApexRouteDeps) {
 }
 
 function parseJson(body: Buffer): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
   } catch {
     throw new InputError('BODY_MALFORMED', 'The body is not valid UTF-8 JSON.');
   }
+  const path = nulPath(value, '');
+  if (path !== undefined) {
+    // PostgreSQL text and jsonb cannot hold U+0000, and Apex never sends it.
+    throw new InputError('INVALID_MESSAGE', `The callout body is invalid: ${path || 'body'} contains the NUL character (\\u0000).`, {
+      issues: [{ path, message: 'contains the NUL character (\\u0000)' }],
+    });
+  }
+  return value;
+}
+
+/** The path of the first string (or key) holding U+0000, if any. */
+function nulPath(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (key.includes('\u0000')) return at;
+    const found = nulPath(child, at);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function sendJsonError(res: Response, err: unknown, log: Logger, flow: string): void {
