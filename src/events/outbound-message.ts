@@ -58,6 +58,7 @@ export function parseOutboundMessage(body: Buffer): OutboundMessage {
     throw new InputError('DTD_FORBIDDEN', 'DOCTYPE and ENTITY declarations are not allowed in a SOAP message.');
   }
   // XML 1.0 allows no control characters but tab, CR and LF (and the database could not store NUL).
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   const forbidden = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/.exec(xml);
   if (forbidden) {
     throw new InputError('BODY_MALFORMED', `The body contains a character XML does not allow (U+${forbidden[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}).`);
