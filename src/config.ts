@@ -59,6 +59,8 @@ const EnvSchema = z.object({
   WEBHOOK_SECRETS: secretList.optional(),
   MAX_BODY_BYTES: wholeNumber('a byte count from 1024 to 104857600', 1024, 100 * 1024 * 1024).default(5 * 1024 * 1024),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** How often workers look for jobs a killed worker left behind (they are retried once expired). */
+  QUEUE_SUPERVISE_SECONDS: wholeNumber('a number of seconds from 1 to 3600', 1, 3_600).default(60),
   /** A request (body included) must arrive within this; a trickled body is cut off. */
   REQUEST_TIMEOUT_MS: wholeNumber('a number of milliseconds from 1000 to 120000', 1_000, 120_000).default(30_000),
   ADMIN_PASSWORD: z.string().min(12, 'use at least 12 characters (try `openssl rand -hex 16`)').optional(),
@@ -96,6 +98,7 @@ export interface Config {
   webhookSecrets: readonly string[];
   maxBodyBytes: number;
   requestTimeoutMs: number;
+  queueSuperviseSeconds: number;
   logLevel: Env['LOG_LEVEL'];
   /** Turns on /admin (and protects /metrics) with HTTP Basic auth; off when unset. */
   adminPassword: string | undefined;
@@ -147,6 +150,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     webhookSecrets: e.WEBHOOK_SECRETS ?? [],
     maxBodyBytes: e.MAX_BODY_BYTES,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    queueSuperviseSeconds: e.QUEUE_SUPERVISE_SECONDS,
     logLevel: e.LOG_LEVEL,
     adminPassword: e.ADMIN_PASSWORD,
     salesforce: salesforceConfig(e),

@@ -92,7 +92,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
   try {
     const applied = await migrate(pool);
     if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
-    const boss = await startBoss({ connection: settings, log, supervise: options.worker });
+    const boss = await startBoss({ connection: settings, log, supervise: options.worker, superviseIntervalSeconds: config.queueSuperviseSeconds });
     // Heroku kills 30 s after SIGTERM: 20 s for jobs in hand leaves room for the rest.
     steps.boss = () => boss.stop({ graceful: true, timeout: 20_000 });
     const handlerList = options.handlers ?? (await loadHandlers(options.env['FORCEHOOK_HANDLERS']));

@@ -10,6 +10,8 @@ export interface EmbeddedPostgres {
   url: string;
   dataDir: string;
   stop(): Promise<void>;
+  /** Stops and starts the server on the same port: every open connection is dropped. */
+  restart(): Promise<void>;
 }
 
 export interface EmbeddedOptions {
@@ -66,6 +68,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     dataDir,
+    restart: async () => {
+      await pg.stop();
+      await pg.start();
+    },
     stop: async () => {
       await pg.stop();
       // A throw-away cluster leaves nothing behind, not even its password file.

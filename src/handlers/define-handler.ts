@@ -64,6 +64,11 @@ export interface HandlerOptions {
   /** Longest delay between retries, in seconds. @default 600 */
   retryDelayMaxSeconds?: number;
   /**
+   * How long one batch may run. A batch still unfinished then (its worker was killed, or hangs) is
+   * retried by another worker. @default 300
+   */
+  timeoutSeconds?: number;
+  /**
    * Handles a batch of events, oldest first. Throw to fail the batch: forcehook then retries each
    * event on its own so one bad event cannot hold back the others. Throw a PermanentError for an
    * event that can never succeed: it goes straight to the dead-letter queue.
@@ -91,6 +96,7 @@ export function defineHandler(options: HandlerOptions): Handler {
     retryDelaySeconds: 2,
     retryBackoff: true,
     retryDelayMaxSeconds: 600,
+    timeoutSeconds: 300,
     suppressEchoes: true,
     actAsSender: false,
     ...options,

@@ -8,6 +8,8 @@ export interface BossOptions {
   log: Logger;
   /** Run pg-boss maintenance (expiry, retention, dead-lettering of expired jobs). Workers do. */
   supervise: boolean;
+  /** How often expired jobs (of a killed worker) are found and retried. @default 60 */
+  superviseIntervalSeconds?: number;
 }
 
 /**
@@ -22,6 +24,8 @@ export async function startBoss(options: BossOptions): Promise<PgBoss> {
     application_name: 'forcehook-queue',
     supervise: options.supervise,
     schedule: options.supervise,
+    superviseIntervalSeconds: options.superviseIntervalSeconds ?? 60,
+    monitorIntervalSeconds: options.superviseIntervalSeconds ?? 60,
     // Workers are woken by NOTIFY when a job commits instead of waiting out a poll; polling stays as the floor.
     useListenNotify: options.supervise,
   });
@@ -30,6 +34,8 @@ export async function startBoss(options: BossOptions): Promise<PgBoss> {
   await boss.start();
   return boss;
 }
+
+const HEARTBEAT_SECONDS = 10;
 
 /** Creates each handler's queue and its dead-letter queue (which must exist first). Idempotent. */
 export async function ensureHandlerQueues(boss: PgBoss, handlers: readonly Handler[]): Promise<void> {
@@ -44,19 +50,22 @@ export async function ensureHandlerQueues(boss: PgBoss, handlers: readonly Handl
       retryDelay: h.retryDelaySeconds,
       retryBackoff: h.retryBackoff,
       ...(h.retryBackoff ? { retryDelayMax: h.retryDelayMaxSeconds } : {}),
-      expireInSeconds: 15 * 60,
+      expireInSeconds: h.timeoutSeconds,
       notify: true,
       // Salesforce retries an unacknowledged message for 24 hours; keep queued work longer than that.
       retentionSeconds: 14 * 24 * 3600,
       deleteAfterSeconds: 24 * 3600,
     };
     if (existing.has(h.queue)) {
+      // heartbeatSeconds, like deadLetter, is fixed when pg-boss creates the queue.
       // A queue's dead-letter queue and maximum delay are fixed at creation in pg-boss.
       const { deadLetter: _deadLetter, ...rest } = options;
       const updatable = Object.fromEntries(Object.entries(rest).filter(([k]) => k !== 'retryDelayMax'));
       await boss.updateQueue(h.queue, updatable);
     } else {
-      await boss.createQueue(h.queue, options);
+      // Workers send a heartbeat for the jobs in hand: the jobs of a killed worker are retried
+      // within seconds, not after timeoutSeconds.
+      await boss.createQueue(h.queue, { ...options, heartbeatSeconds: HEARTBEAT_SECONDS });
     }
   }
 }
