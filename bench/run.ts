@@ -9,6 +9,9 @@
  *   worker           the mirror on a 100,000-event backlog          -> events/s; raw upsert ceiling
  *   API economy      1,000 record changes in a burst, fake Salesforce -> API calls
  *   memory           peak RSS of the forcehook processes
+ *
+ * BENCH_SECONDS (10), BENCH_CONNECTIONS (16), BENCH_BACKLOG (100000); BENCH_ANALYZE=pgboss.job
+ * analyzes that table after the backlog is stored (see README, Performance: stale statistics).
  */
 import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -130,6 +133,7 @@ async function main(): Promise<void> {
     await pool.query("DELETE FROM pgboss.job WHERE name LIKE 'forcehook.%'");
     await pool.query('TRUNCATE forcehook.inbox CASCADE');
     await fillBacklog(url, BACKLOG);
+    if (process.env['BENCH_ANALYZE']) for (const t of process.env['BENCH_ANALYZE'].split(',')) await pool.query(`VACUUM ANALYZE ${t}`);
     const worker = runCli(['start', '--worker'], {
       ...env,
       SALESFORCE_LOGIN_URL: fake.url,

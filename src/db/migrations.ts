@@ -125,4 +125,13 @@ CREATE INDEX app_users_email_idx ON forcehook.app_users (lower(email));
 CREATE INDEX inbox_received_idx ON forcehook.inbox (received_at);
 `,
   },
+  {
+    version: 4,
+    name: 'one index fewer on the ingest path',
+    sql: `
+-- Every index on the inbox is paid on every event stored. Listing by flow reads the arrival-time
+-- index (migration 3) and filters; the (flow, received_at) index did not earn its cost.
+DROP INDEX forcehook.inbox_flow_idx;
+`,
+  },
 ];
