@@ -59,6 +59,24 @@ const EnvSchema = z.object({
   WEBHOOK_SECRETS: secretList.optional(),
   MAX_BODY_BYTES: wholeNumber('a byte count from 1024 to 104857600', 1024, 100 * 1024 * 1024).default(5 * 1024 * 1024),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** sObjects to reconcile on a schedule, each with its flow: `Contact=contacts,Account=accounts`. */
+  RECONCILE: z
+    .string()
+    .transform((raw, ctx) => {
+      const targets: { sobjectType: string; flow: string }[] = [];
+      for (const pair of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const m = /^([A-Za-z][A-Za-z0-9_]{0,79})=([A-Za-z0-9][A-Za-z0-9_-]{0,63})$/.exec(pair);
+        if (!m) {
+          ctx.addIssue({ code: 'custom', message: 'use SObject=flow pairs separated by commas, e.g. Contact=contacts' });
+          return z.NEVER;
+        }
+        targets.push({ sobjectType: m[1]!, flow: m[2]! });
+      }
+      return targets;
+    })
+    .optional(),
+  /** When reconciliation runs (cron, UTC). */
+  RECONCILE_CRON: z.string().regex(/^(\S+\s+){4}\S+$/, 'must be a 5-field cron expression such as */15 * * * *').default('*/15 * * * *'),
   /** How often workers look for jobs a killed worker left behind (they are retried once expired). */
   QUEUE_SUPERVISE_SECONDS: wholeNumber('a number of seconds from 1 to 3600', 1, 3_600).default(60),
   /** A request (body included) must arrive within this; a trickled body is cut off. */
@@ -99,6 +117,8 @@ export interface Config {
   maxBodyBytes: number;
   requestTimeoutMs: number;
   queueSuperviseSeconds: number;
+  /** Scheduled reconciliation: which sObjects, into which flows, and when. */
+  reconcile: { targets: readonly { sobjectType: string; flow: string }[]; cron: string };
   logLevel: Env['LOG_LEVEL'];
   /** Turns on /admin (and protects /metrics) with HTTP Basic auth; off when unset. */
   adminPassword: string | undefined;
@@ -151,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxBodyBytes: e.MAX_BODY_BYTES,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     queueSuperviseSeconds: e.QUEUE_SUPERVISE_SECONDS,
+    reconcile: { targets: e.RECONCILE ?? [], cron: e.RECONCILE_CRON },
     logLevel: e.LOG_LEVEL,
     adminPassword: e.ADMIN_PASSWORD,
     salesforce: salesforceConfig(e),

@@ -16,6 +16,7 @@ import { localWebhookSecret } from './verification/local-secret.js';
 import { ensureHandlerQueues, startBoss } from './queue/boss.js';
 import { createIngest } from './queue/ingest.js';
 import { startWorkers } from './queue/worker.js';
+import { scheduleReconciliation } from './queue/reconcile-schedule.js';
 import { ApiCallCounter } from './salesforce/api-calls.js';
 import { SalesforceConnector, sessionConnection } from './salesforce/connection.js';
 import { WriteFlusher } from './salesforce/writer.js';
@@ -98,6 +99,8 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
     const handlerList = options.handlers ?? (await loadHandlers(options.env['FORCEHOOK_HANDLERS']));
     await ensureHandlerQueues(boss, handlerList);
     const registry = new HandlerRegistry(handlerList);
+    // Half the pool for ingest transactions; the rest serves /readyz, the admin page and handlers.
+    const ingest = createIngest({ pool, boss, registry, maxConcurrent: Math.max(2, Math.floor(settings.max / 2)) });
     const metrics = new Metrics();
     metrics.observe(pool, handlerList, apiCalls);
     const shutdown = new AbortController();
@@ -107,8 +110,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       const app = createApp({
         config,
         log,
-        // Half the pool for ingest transactions; the rest serves /readyz, the admin page and handlers.
-        ingest: createIngest({ pool, boss, registry, maxConcurrent: Math.max(2, Math.floor(settings.max / 2)) }),
+        ingest,
         checkDatabase: async () => void (await pool.query('SELECT 1')),
         metrics,
         metricsPassword: config.adminPassword,
@@ -139,6 +141,13 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
         sessionConnection: (sessionId, partnerUrl) => sessionConnection(sessionId, partnerUrl, apiVersion, apiCalls),
         metrics,
       });
+      if (config.reconcile.targets.length > 0) {
+        if (salesforce) {
+          await scheduleReconciliation(boss, config.reconcile, { db: pool, connection: () => salesforce.connection(), orgId: () => salesforce.orgId(), ingest }, log);
+        } else {
+          log.warn('RECONCILE is set but there are no Salesforce credentials (SALESFORCE_*): nothing to reconcile with');
+        }
+      }
       log.info({ handlers: handlerList.map((h) => h.name) }, 'worker started');
     }
     return {

@@ -10,6 +10,7 @@ import { openDatabase, startForcehook } from '../runtime.js';
 import { newWebhookSecret } from '../verification/local-secret.js';
 import { withForcehookDatabase } from './connect.js';
 import { deadLetterList, deadLetterPurge, deadLetterRetry, eventsCommand, replayCommand, statusCommand } from './reports.js';
+import { reconcileCommand } from './reconcile.js';
 import { sendTestCallout } from './send-test.js';
 
 // A .env file in the working directory is read for local use; real environment variables win.
@@ -151,6 +152,18 @@ program
   .description('run a stored event through its handlers again')
   .argument('<deliveryId>', 'the delivery id (see `forcehook events`)')
   .action(async (deliveryId: string) => withForcehookDatabase((ctx) => replayCommand(ctx, deliveryId, print)));
+
+program
+  .command('reconcile')
+  .description('pull the records of an sObject changed since the last run (or --since) through the handlers now')
+  .argument('<sobject>', 'sObject API name, e.g. Contact')
+  .option('--flow <flow>', 'the flow its events belong to (default: from RECONCILE)')
+  .option('--since <time>', 'start here instead of the stored cursor, e.g. 2026-11-01T00:00Z or 2d')
+  .action(async (sobject: string, opts: { flow?: string; since?: string }) =>
+    withForcehookDatabase((ctx) =>
+      reconcileCommand(ctx, sobject, { ...(opts.flow ? { flow: opts.flow } : {}), ...(opts.since ? { since: parseSince(opts.since) } : {}) }, print, progress),
+    ),
+  );
 
 program
   .command('secret')

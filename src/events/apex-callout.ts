@@ -91,11 +91,11 @@ export function apexEvents(callout: ApexCallout, webhookId: string, flow: string
 }
 
 /**
- * Apex serializes compound fields (MailingAddress) and parent lookups (Account.Name) as objects:
+ * Apex (and the REST API) serialize compound fields (MailingAddress) and parent lookups (Account.Name) as objects:
  * they become `MailingAddress.city`-style keys, like nested elements of an Outbound Message.
  * `attributes` is metadata, not a field. Lists are kept as JSON text.
  */
-function flattenRecord(record: Record<string, unknown>, prefix = '', out: Record<string, FieldValue> = {}): Record<string, FieldValue> {
+export function flattenRecord(record: Record<string, unknown>, prefix = '', out: Record<string, FieldValue> = {}): Record<string, FieldValue> {
   for (const [key, value] of Object.entries(record)) {
     if (key === 'attributes') continue;
     const name = prefix + key;

@@ -1,4 +1,5 @@
-export const SOURCES = ['outbound', 'apex'] as const;
+/** How an event reached us: pushed by an Outbound Message or an Apex callout, or pulled by reconciliation. */
+export const SOURCES = ['outbound', 'apex', 'reconcile'] as const;
 export type EventSource = (typeof SOURCES)[number];
 
 export const OPERATIONS = ['insert', 'update', 'delete', 'undelete', 'upsert'] as const;

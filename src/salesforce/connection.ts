@@ -40,7 +40,7 @@ interface Token {
  */
 export class SalesforceConnector {
   private current: Promise<CountingConnection> | undefined;
-  private userId: Promise<string | undefined> | undefined;
+  private userInfo: Promise<{ userId: string; orgId: string } | undefined> | undefined;
 
   constructor(
     private readonly config: SalesforceConfig,
@@ -65,20 +65,31 @@ export class SalesforceConnector {
 
 
   /** The user forcehook acts as: configured, or asked once of /services/oauth2/userinfo. */
-  integrationUserId(): Promise<string | undefined> {
-    if (this.config.integrationUserId) return Promise.resolve(this.config.integrationUserId);
-    if (!this.userId) {
-      this.userId = (async () => {
+  async integrationUserId(): Promise<string | undefined> {
+    if (this.config.integrationUserId) return this.config.integrationUserId;
+    return (await this.identity())?.userId;
+  }
+
+  /** The org the connection is in (18 characters), asked once of /services/oauth2/userinfo. */
+  async orgId(): Promise<string> {
+    const identity = await this.identity();
+    if (!identity) throw new Error('Salesforce did not say which org this connection is in (userinfo failed); try again later.');
+    return identity.orgId;
+  }
+
+  private identity(): Promise<{ userId: string; orgId: string } | undefined> {
+    if (!this.userInfo) {
+      this.userInfo = (async () => {
         const conn = await this.connection();
-        const info = await conn.request<{ user_id?: string }>({ method: 'GET', url: `${conn.instanceUrl}/services/oauth2/userinfo` });
-        return info.user_id ? toId18(info.user_id) : undefined;
+        const info = await conn.request<{ user_id?: string; organization_id?: string }>({ method: 'GET', url: `${conn.instanceUrl}/services/oauth2/userinfo` });
+        return info.user_id && info.organization_id ? { userId: toId18(info.user_id), orgId: toId18(info.organization_id) } : undefined;
       })().catch((err: unknown) => {
-        this.userId = undefined;
+        this.userInfo = undefined;
         this.log.warn({ err: classifySalesforceError(err).message }, 'could not ask Salesforce who the integration user is; echo suppression waits');
         return undefined;
       });
     }
-    return this.userId;
+    return this.userInfo;
   }
 
   private async open(): Promise<CountingConnection> {

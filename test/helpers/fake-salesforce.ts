@@ -130,7 +130,9 @@ export class FakeSalesforce {
     const m = /^\/services\/data\/v(\d+\.\d)(\/.*)$/.exec(url.pathname);
     if (!m) return send(404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }]);
     const rest = m[2]!;
-    if (rest === '/query' || rest === '/query/') return send(200, this.query(url.searchParams.get('q') ?? ''));
+    if (rest === '/query' || rest === '/queryAll') return send(200, this.query(url.searchParams.get('q') ?? '', rest === '/queryAll'));
+    const describe = /^\/sobjects\/(\w+)\/describe$/.exec(rest);
+    if (describe && method === 'GET') return send(200, this.describe(describe[1]!));
     if (rest === '/composite/sobjects' && method === 'PATCH') return send(200, this.updateMany(body as { records: Fields[] }));
     const upsertMany = /^\/composite\/sobjects\/(\w+)\/(\w+)$/.exec(rest);
     if (upsertMany && method === 'PATCH') return send(200, this.upsertMany(upsertMany[1]!, upsertMany[2]!, body as { records: Fields[] }));
@@ -186,10 +188,28 @@ export class FakeSalesforce {
     return ok && !!claims.iss && !!claims.sub && !!claims.aud && (claims.exp ?? 0) * 1000 > Date.now();
   }
 
-  private query(soql: string): unknown {
+  /**
+   * Just the SOQL forcehook writes: FROM, the (SystemModstamp, Id) keyset or `SystemModstamp >=`,
+   * ORDER BY SystemModstamp, Id and LIMIT. Deleted records only through queryAll.
+   */
+  private query(soql: string, all: boolean): unknown {
     const type = /\bFROM\s+(\w+)/i.exec(soql)?.[1] ?? '';
-    const records = [...this.table(type).values()].map((r) => ({ attributes: { type }, ...r }));
-    return { totalSize: records.length, done: true, records };
+    const ms = (v: unknown): number => Date.parse(String(v));
+    let records = [...this.table(type).values()].filter((r) => all || r['IsDeleted'] !== true);
+    const keyset = /SystemModstamp > (\S+) OR \(SystemModstamp = (\S+) AND Id > '(\w+)'\)/.exec(soql);
+    if (keyset) records = records.filter((r) => ms(r['SystemModstamp']) > ms(keyset[1]) || (ms(r['SystemModstamp']) === ms(keyset[2]) && String(r['Id']) > keyset[3]!));
+    const since = /SystemModstamp >= (\S+)/.exec(soql);
+    if (since) records = records.filter((r) => ms(r['SystemModstamp']) >= ms(since[1]));
+    if (/ORDER BY SystemModstamp ASC, Id ASC/.test(soql)) records.sort((a, b) => ms(a['SystemModstamp']) - ms(b['SystemModstamp']) || String(a['Id']).localeCompare(String(b['Id'])));
+    const limit = /LIMIT (\d+)/.exec(soql);
+    if (limit) records = records.slice(0, Number(limit[1]));
+    return { totalSize: records.length, done: true, records: records.map((r) => ({ attributes: { type, url: `/services/data/v62.0/sobjects/${type}/${String(r['Id'])}` }, ...r })) };
+  }
+
+  private describe(type: string): unknown {
+    const names = new Set(['Id', 'SystemModstamp', 'IsDeleted']);
+    for (const r of this.table(type).values()) for (const k of Object.keys(r)) names.add(k);
+    return { name: type, fields: [...names].map((name) => ({ name, type: name === 'Id' ? 'id' : 'string' })) };
   }
 
   private consumeError(key: string): RecordError | undefined {
