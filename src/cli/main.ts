@@ -10,6 +10,7 @@ import { openDatabase, startForcehook } from '../runtime.js';
 import { newWebhookSecret } from '../verification/local-secret.js';
 import { withForcehookDatabase } from './connect.js';
 import { deadLetterList, deadLetterPurge, deadLetterRetry, eventsCommand, replayCommand, statusCommand } from './reports.js';
+import { pushCommand } from './push.js';
 import { reconcileCommand } from './reconcile.js';
 import { sendTestCallout } from './send-test.js';
 
@@ -163,6 +164,15 @@ program
     withForcehookDatabase((ctx) =>
       reconcileCommand(ctx, sobject, { ...(opts.flow ? { flow: opts.flow } : {}), ...(opts.since ? { since: parseSince(opts.since) } : {}) }, print, progress),
     ),
+  );
+
+program
+  .command('push')
+  .description('upsert local rows into Salesforce through a push mapping (src/push/index.ts)')
+  .argument('<mapping>', 'the mapping name, e.g. app-users')
+  .option('--ids <ids>', 'only these local ids, comma-separated')
+  .action(async (mapping: string, opts: { ids?: string }) =>
+    withForcehookDatabase((ctx) => pushCommand(ctx, mapping, opts.ids ? opts.ids.split(',').map((s) => s.trim()).filter(Boolean) : undefined, print, progress)),
   );
 
 program

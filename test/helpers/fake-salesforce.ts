@@ -42,6 +42,7 @@ export class FakeSalesforce {
   private readonly refreshTokens = new Set<string>(['refresh-token-for-tests']);
   private readonly failRules: FailRule[] = [];
   private readonly recordErrors = new Map<string, { error: RecordError; times: number }>();
+  private readonly bulkJobs = new Map<string, { id: string; state: string; object: string; operation: string; externalIdFieldName: string; csv: string; results: string[][] }>();
   private server: Server | undefined;
   private nextId = 1;
   url = '';
@@ -130,6 +131,8 @@ export class FakeSalesforce {
     const m = /^\/services\/data\/v(\d+\.\d)(\/.*)$/.exec(url.pathname);
     if (!m) return send(404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }]);
     const rest = m[2]!;
+    const bulk = /^\/jobs\/ingest(?:\/(\w+))?(?:\/(\w+))?$/.exec(rest);
+    if (bulk) return this.bulkIngest(method, bulk[1], bulk[2], body, res);
     if (rest === '/query' || rest === '/queryAll') return send(200, this.query(url.searchParams.get('q') ?? '', rest === '/queryAll'));
     const describe = /^\/sobjects\/(\w+)\/describe$/.exec(rest);
     if (describe && method === 'GET') return send(200, this.describe(describe[1]!));
@@ -206,6 +209,44 @@ export class FakeSalesforce {
     return { totalSize: records.length, done: true, records: records.map((r) => ({ attributes: { type, url: `/services/data/v62.0/sobjects/${type}/${String(r['Id'])}` }, ...r })) };
   }
 
+  /** Bulk API 2.0 ingest, enough of it for jsforce's loadAndWaitForResults: open, upload CSV, close, poll, results. */
+  private bulkIngest(method: string, id: string | undefined, part: string | undefined, body: unknown, res: ServerResponse): void {
+    const json = (status: number, payload: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(payload));
+    };
+    const csv = (text: string): void => {
+      res.writeHead(200, { 'content-type': 'text/csv' });
+      res.end(text);
+    };
+    if (!id && method === 'POST') {
+      const options = body as { object: string; operation: string; externalIdFieldName?: string };
+      const job = { id: `750FAKE${String(this.nextId++).padStart(8, '0')}`, state: 'Open', object: options.object, operation: options.operation, externalIdFieldName: options.externalIdFieldName ?? 'Id', csv: '', results: [] as string[][] };
+      this.bulkJobs.set(job.id, job);
+      return json(200, { id: job.id, state: job.state, object: job.object, operation: job.operation, contentUrl: `services/data/v62.0/jobs/ingest/${job.id}/batches` });
+    }
+    const job = id ? this.bulkJobs.get(id) : undefined;
+    if (!job) return json(404, [{ errorCode: 'NOT_FOUND', message: 'no such job' }]);
+    if (part === 'batches' && method === 'PUT') {
+      job.csv += String(body);
+      res.writeHead(201);
+      return void res.end();
+    }
+    if (!part && method === 'PATCH') {
+      job.state = 'JobComplete';
+      const [header, ...lines] = parseCsv(job.csv);
+      const records = lines.map((cells) => Object.fromEntries(header!.map((h, i) => [h, cells[i] ?? ''])));
+      const results = this.upsertMany(job.object, job.externalIdFieldName, { records });
+      job.results = [['sf__Id', 'sf__Created', ...header!], ...records.map((r, i) => [results[i]!.id, String(results[i]!.created), ...header!.map((h) => String(r[h]))])];
+      return json(200, { id: job.id, state: 'UploadComplete' });
+    }
+    if (!part && method === 'GET') return json(200, { id: job.id, state: job.state, numberRecordsProcessed: job.results.length - 1, numberRecordsFailed: 0 });
+    if (part === 'successfulResults') return csv(toCsv(job.results));
+    if (part === 'failedResults') return csv('"sf__Id","sf__Error"\n');
+    if (part === 'unprocessedrecords') return csv('\n');
+    return json(404, [{ errorCode: 'NOT_FOUND', message: `no fake for ${method} ${part ?? ''}` }]);
+  }
+
   private describe(type: string): unknown {
     const names = new Set(['Id', 'SystemModstamp', 'IsDeleted']);
     for (const r of this.table(type).values()) for (const k of Object.keys(r)) names.add(k);
@@ -243,6 +284,40 @@ export class FakeSalesforce {
       return { id, success: true, created: !existing, errors: [] };
     });
   }
+}
+
+/** RFC 4180 CSV: quoted cells, doubled quotes, CRLF or LF. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(cell);
+      if (row.some((x) => x !== '')) rows.push(row);
+      row = [];
+      cell = '';
+    } else cell += c;
+  }
+  if (cell !== '' || row.length > 0) rows.push([...row, cell]);
+  return rows;
+}
+
+function toCsv(rows: string[][]): string {
+  return rows.map((r) => r.map((c) => `"${c.replace(/"/g, '""')}"`).join(',')).join('\n') + '\n';
 }
 
 function parseBody(raw: string, type: string | undefined): unknown {
