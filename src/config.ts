@@ -75,6 +75,22 @@ const EnvSchema = z.object({
       return targets;
     })
     .optional(),
+  /** Streaming channels to subscribe to, each with its flow: `/data/ContactChangeEvent=contacts,/event/Order__e=orders`. */
+  STREAM_CHANNELS: z
+    .string()
+    .transform((raw, ctx) => {
+      const channels: { channel: string; flow: string }[] = [];
+      for (const pair of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const m = /^(\/(?:data|event)\/[A-Za-z0-9_]+)=([A-Za-z0-9][A-Za-z0-9_-]{0,63})$/.exec(pair);
+        if (!m) {
+          ctx.addIssue({ code: 'custom', message: 'use channel=flow pairs, e.g. /data/ContactChangeEvent=contacts,/event/Order__e=orders' });
+          return z.NEVER;
+        }
+        channels.push({ channel: m[1]!, flow: m[2]! });
+      }
+      return channels;
+    })
+    .optional(),
   /** When reconciliation runs (cron, UTC). */
   RECONCILE_CRON: z.string().regex(/^(\S+\s+){4}\S+$/, 'must be a 5-field cron expression such as */15 * * * *').default('*/15 * * * *'),
   /** How often workers look for jobs a killed worker left behind (they are retried once expired). */
@@ -119,6 +135,8 @@ export interface Config {
   queueSuperviseSeconds: number;
   /** Scheduled reconciliation: which sObjects, into which flows, and when. */
   reconcile: { targets: readonly { sobjectType: string; flow: string }[]; cron: string };
+  /** Change Data Capture / Platform Event channels the worker subscribes to. */
+  streamChannels: readonly { channel: string; flow: string }[];
   logLevel: Env['LOG_LEVEL'];
   /** Turns on /admin (and protects /metrics) with HTTP Basic auth; off when unset. */
   adminPassword: string | undefined;
@@ -172,6 +190,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     queueSuperviseSeconds: e.QUEUE_SUPERVISE_SECONDS,
     reconcile: { targets: e.RECONCILE ?? [], cron: e.RECONCILE_CRON },
+    streamChannels: e.STREAM_CHANNELS ?? [],
     logLevel: e.LOG_LEVEL,
     adminPassword: e.ADMIN_PASSWORD,
     salesforce: salesforceConfig(e),

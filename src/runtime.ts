@@ -20,6 +20,8 @@ import { scheduleReconciliation } from './queue/reconcile-schedule.js';
 import { ApiCallCounter } from './salesforce/api-calls.js';
 import { SalesforceConnector, sessionConnection } from './salesforce/connection.js';
 import { WriteFlusher } from './salesforce/writer.js';
+import { reconcile } from './salesforce/reconcile.js';
+import { StreamSubscriber } from './salesforce/streaming.js';
 
 export interface StartOptions {
   web: boolean;
@@ -82,9 +84,9 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
   const apiCalls = new ApiCallCounter();
   // Shutdown, in this order: stop taking requests, let handlers finish the jobs in hand, let a
   // flush in progress settle, then close the database. Steps that were never started are skipped.
-  const steps: Partial<Record<'server' | 'boss' | 'flusher', () => Promise<void>>> = {};
+  const steps: Partial<Record<'server' | 'streams' | 'boss' | 'flusher', () => Promise<void>>> = {};
   const closeAll = async (): Promise<void> => {
-    const ordered = [steps.server, steps.boss, steps.flusher, () => apiCalls.flush(pool), async () => pool.end(), async () => embedded?.stop()];
+    const ordered = [steps.server, steps.streams, steps.boss, steps.flusher, () => apiCalls.flush(pool), async () => pool.end(), async () => embedded?.stop()];
     for (const key of Object.keys(steps) as (keyof typeof steps)[]) delete steps[key];
     for (const step of ordered) {
       if (step) await step().catch((err: unknown) => log.warn({ err: String(err) }, 'shutdown step failed'));
@@ -146,6 +148,27 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
           await scheduleReconciliation(boss, config.reconcile, { db: pool, connection: () => salesforce.connection(), orgId: () => salesforce.orgId(), ingest }, log);
         } else {
           log.warn('RECONCILE is set but there are no Salesforce credentials (SALESFORCE_*): nothing to reconcile with');
+        }
+      }
+      if (config.streamChannels.length > 0) {
+        if (salesforce) {
+          const streams = new StreamSubscriber(
+            {
+              db: pool,
+              connection: () => salesforce.connection(),
+              orgId: () => salesforce.orgId(),
+              ingest,
+              log,
+              // What the stream lost is read again, into the channel's flow.
+              reconcile: async (sobjectType, flow) =>
+                void (await reconcile({ db: pool, connection: () => salesforce.connection(), orgId: () => salesforce.orgId(), ingest }, { sobjectType, flow })),
+            },
+            config.streamChannels,
+          );
+          await streams.start();
+          steps.streams = () => streams.stop();
+        } else {
+          log.warn('STREAM_CHANNELS is set but there are no Salesforce credentials (SALESFORCE_*): not subscribing');
         }
       }
       log.info({ handlers: handlerList.map((h) => h.name) }, 'worker started');

@@ -8,6 +8,8 @@ export interface MirrorWrite {
   modstamp: string | null;
   deleted: boolean;
   deliveryId: string;
+  /** The fields are a partial change (CDC sends only what changed): merge them into the stored ones. */
+  merge: boolean;
 }
 
 /**
@@ -16,16 +18,34 @@ export interface MirrorWrite {
  * order converge on the newest state. Callers pass at most one write per record.
  */
 export async function upsertRecords(db: Queryable, writes: readonly MirrorWrite[]): Promise<Set<string>> {
-  if (writes.length === 0) return new Set();
+  const applied = new Set<string>();
+  for (const merge of [false, true]) {
+    for (const id of await upsertStatement(db, writes.filter((w) => w.merge === merge), merge)) applied.add(id);
+  }
+  return applied;
+}
+
+async function upsertStatement(db: Queryable, writes: readonly MirrorWrite[], merge: boolean): Promise<string[]> {
+  if (writes.length === 0) return [];
+  const newer = 'r.modstamp IS NULL OR excluded.modstamp IS NULL OR excluded.modstamp >= r.modstamp';
+  // Snapshots (Outbound Messages, Apex): the newest replaces, an older one changes nothing.
+  // Partial changes (CDC): merged in field by field, an older one only filling fields not yet known,
+  // so changes to one record converge whatever order they are handled in.
+  const onConflict = merge
+    ? `SET fields = CASE WHEN ${newer} THEN r.fields || excluded.fields ELSE excluded.fields || r.fields END,
+           modstamp = GREATEST(r.modstamp, excluded.modstamp),
+           deleted = CASE WHEN ${newer} THEN excluded.deleted ELSE r.deleted END,
+           last_delivery_id = CASE WHEN ${newer} THEN excluded.last_delivery_id ELSE r.last_delivery_id END,
+           updated_at = now()`
+    : `SET fields = excluded.fields, modstamp = COALESCE(excluded.modstamp, r.modstamp), deleted = excluded.deleted,
+           last_delivery_id = excluded.last_delivery_id, updated_at = now()
+       WHERE ${newer}`;
   const { rows } = await db.query<{ last_delivery_id: string }>(
     `INSERT INTO forcehook.records AS r (org_id, sobject_type, record_id, fields, modstamp, deleted, last_delivery_id)
      SELECT w.org_id, w.sobject_type, w.record_id, w.fields, w.modstamp, w.deleted, w.delivery_id
      FROM json_to_recordset($1::json) AS w(org_id text, sobject_type text, record_id text, fields jsonb,
                                            modstamp timestamptz, deleted boolean, delivery_id text)
-     ON CONFLICT (org_id, sobject_type, record_id) DO UPDATE
-       SET fields = excluded.fields, modstamp = COALESCE(excluded.modstamp, r.modstamp), deleted = excluded.deleted,
-           last_delivery_id = excluded.last_delivery_id, updated_at = now()
-       WHERE r.modstamp IS NULL OR excluded.modstamp IS NULL OR excluded.modstamp >= r.modstamp
+     ON CONFLICT (org_id, sobject_type, record_id) DO UPDATE ${onConflict}
      RETURNING r.last_delivery_id`,
     [
       JSON.stringify(
@@ -41,5 +61,5 @@ export async function upsertRecords(db: Queryable, writes: readonly MirrorWrite[
       ),
     ],
   );
-  return new Set(rows.map((r) => r.last_delivery_id));
+  return rows.map((r) => r.last_delivery_id);
 }

@@ -1,5 +1,8 @@
-/** How an event reached us: pushed by an Outbound Message or an Apex callout, or pulled by reconciliation. */
-export const SOURCES = ['outbound', 'apex', 'reconcile'] as const;
+/**
+ * How an event reached us: pushed by an Outbound Message or an Apex callout, pulled by
+ * reconciliation, or streamed (Change Data Capture, Platform Events).
+ */
+export const SOURCES = ['outbound', 'apex', 'reconcile', 'streaming'] as const;
 export type EventSource = (typeof SOURCES)[number];
 
 export const OPERATIONS = ['insert', 'update', 'delete', 'undelete', 'upsert'] as const;

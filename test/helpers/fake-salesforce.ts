@@ -1,6 +1,7 @@
 import { randomBytes, verify, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
 import { toId18 } from '../../src/events/salesforce-id.js';
 
 /**
@@ -8,6 +9,21 @@ import { toId18 } from '../../src/events/salesforce-id.js';
  * sObjects, sObject Collections, query), over real HTTP so jsforce talks to it as to an org, with
  * switches to answer each error forcehook must survive. It counts every request.
  */
+/** The little of faye's Bayeux server (a jsforce dependency, untyped) the fake uses. */
+interface BayeuxMessage {
+  channel: string;
+  subscription?: string;
+  error?: string;
+  ext?: Record<string, unknown>;
+}
+interface NodeAdapter {
+  attach(server: Server): void;
+  addExtension(extension: { incoming: (message: BayeuxMessage, callback: (message: BayeuxMessage) => void) => void }): void;
+  getClient(): { publish(channel: string, data: unknown): unknown };
+  close(): void;
+}
+const faye = createRequire(import.meta.url)('faye') as { NodeAdapter: new (options: { mount: string; timeout: number }) => NodeAdapter };
+
 export interface FakeRequest {
   method: string;
   path: string;
@@ -44,17 +60,25 @@ export class FakeSalesforce {
   private readonly recordErrors = new Map<string, { error: RecordError; times: number }>();
   private readonly bulkJobs = new Map<string, { id: string; state: string; object: string; operation: string; externalIdFieldName: string; csv: string; results: string[][] }>();
   private server: Server | undefined;
+  private bayeux: NodeAdapter | undefined;
+  private lastReplayId = 0;
+  private publishing: Promise<unknown> = Promise.resolve();
+  private retainedFrom = 0;
+  private readonly streamLog: { channel: string; replayId: number; message: unknown }[] = [];
+  private readonly subscribeLog: { channel: string; replayId: number }[] = [];
   private nextId = 1;
   url = '';
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
+    this.attachStreaming(this.server);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
   async stop(): Promise<void> {
+    this.bayeux?.close();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
@@ -76,6 +100,54 @@ export class FakeSalesforce {
   /** Writes to this record (id or external id value) fail with this per-record error. */
   failRecord(key: string, error: RecordError, times = Number.POSITIVE_INFINITY): void {
     this.recordErrors.set(key, { error, times });
+  }
+
+  /**
+   * Streaming (CometD at /cometd/62.0, served by faye): publish a Change Data Capture or Platform
+   * Event message; it gets the next replay id and is kept, so a subscriber that comes back with a
+   * replay id gets what it missed. Replay ids before `retainedFrom` are "no longer available".
+   */
+  publish(channel: string, payload: Record<string, unknown>): number {
+    const replayId = ++this.lastReplayId;
+    const message = { schema: 'fake', payload, event: { replayId } };
+    this.streamLog.push({ channel, replayId, message });
+    // One after the other, as Salesforce delivers a channel's events in replay order.
+    this.publishing = this.publishing.then(() => this.bayeux?.getClient().publish(channel, message));
+    return replayId;
+  }
+
+  /** Forget events up to this replay id, as Salesforce does after 72 hours. */
+  expireEventsThrough(replayId: number): void {
+    this.retainedFrom = replayId + 1;
+  }
+
+  subscriptions(): { channel: string; replayId: number }[] {
+    return [...this.subscribeLog];
+  }
+
+  private attachStreaming(server: Server): void {
+    const bayeux = new faye.NodeAdapter({ mount: '/cometd/62.0', timeout: 5 });
+    this.bayeux = bayeux;
+    bayeux.addExtension({
+      incoming: (message: BayeuxMessage, callback: (m: BayeuxMessage) => void) => {
+        if (message.channel === '/meta/subscribe' && message.subscription) {
+          const channel = message.subscription;
+          const replay = (message.ext?.['replay'] as Record<string, number> | undefined)?.[channel] ?? -1;
+          this.subscribeLog.push({ channel, replayId: replay });
+          if (replay >= 0 && replay + 1 < this.retainedFrom) {
+            message.error = `400::The replayId {${replay}} you provided was invalid. Please provide a valid ID, -2 to replay all events, or -1 to replay only new events.`;
+          } else if (replay !== -1) {
+            // Replay what the subscriber missed, once its subscription is in place.
+            const missed = this.streamLog.filter((e) => e.channel === channel && e.replayId > replay && e.replayId >= this.retainedFrom);
+            setTimeout(() => {
+              for (const e of missed) this.publishing = this.publishing.then(() => this.bayeux?.getClient().publish(channel, e.message));
+            }, 100);
+          }
+        }
+        callback(message);
+      },
+    });
+    bayeux.attach(server);
   }
 
   /** Every access token issued so far stops working: the next call gets 401 INVALID_SESSION_ID. */
