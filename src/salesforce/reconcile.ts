@@ -22,6 +22,9 @@ export interface ReconcileDeps {
   pageSize?: number;
 }
 
+/** A first run (no cursor) with more records than this reads them with one Bulk API 2.0 query. */
+export const BULK_BACKFILL_THRESHOLD = 10_000;
+
 export interface ReconcileProgress {
   pages: number;
   records: number;
@@ -30,6 +33,69 @@ export interface ReconcileProgress {
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
+function toEvent(r: Record<string, unknown>, target: ReconcileTarget, orgId: string, receivedAt: string): SalesforceEvent {
+  const recordFields = flattenRecord(r);
+  const recordId = toId18(String(r['Id']));
+  const modstamp = modstampOf(recordFields);
+  const event: SalesforceEvent = {
+    deliveryId: `reconcile:${recordId}:${modstamp ?? ''}`,
+    source: 'reconcile',
+    flow: target.flow,
+    orgId,
+    sobjectType: target.sobjectType,
+    recordId,
+    // The Bulk API answers in CSV: the flag arrives as text.
+    operation: r['IsDeleted'] === true || r['IsDeleted'] === 'true' ? 'delete' : 'upsert',
+    fields: recordFields,
+    receivedAt,
+  };
+  if (modstamp) event.modstamp = modstamp;
+  return event;
+}
+
+/**
+ * A large first read: one Bulk API 2.0 query job instead of thousands of REST pages. Its results
+ * come unordered, so they are stored 2,000 at a time and the cursor is set to the newest
+ * (SystemModstamp, Id) only once all are committed; a crash repeats the backfill, deduplicated.
+ */
+async function bulkBackfill(
+  deps: ReconcileDeps,
+  conn: Connection,
+  target: ReconcileTarget,
+  orgId: string,
+  fields: readonly string[],
+  where: string,
+  progress: ReconcileProgress,
+  onPage?: (p: ReconcileProgress) => void,
+): Promise<ReconcileProgress> {
+  const stream = await conn.bulk2.query(`SELECT ${fields.join(', ')} FROM ${target.sobjectType} ${where}`, { scanAll: true, pollInterval: 1_000, pollTimeout: 30 * 60_000 });
+  let newest: ReconcileCursor | undefined;
+  let chunk: Record<string, unknown>[] = [];
+  const flush = async (): Promise<void> => {
+    if (chunk.length === 0) return;
+    const receivedAt = new Date().toISOString();
+    const events = chunk.map((r) => toEvent(r, target, orgId, receivedAt));
+    const stored = await deps.ingest(events);
+    for (const e of events) {
+      const candidate = { modstamp: e.modstamp ?? new Date(0).toISOString(), id: e.recordId };
+      if (!newest || candidate.modstamp > newest.modstamp || (candidate.modstamp === newest.modstamp && candidate.id > newest.id)) newest = candidate;
+    }
+    progress.pages++;
+    progress.records += chunk.length;
+    progress.accepted += stored.accepted;
+    onPage?.(progress);
+    chunk = [];
+  };
+  for await (const record of stream as AsyncIterable<Record<string, unknown>>) {
+    chunk.push(record);
+    if (chunk.length >= 2_000) await flush();
+  }
+  await flush();
+  if (newest) await saveCursor(deps.db, target.sobjectType, newest);
+  progress.cursor = newest;
+  return progress;
+}
+
 /** Compound and binary fields cannot be selected beside their parts. */
 const SKIPPED_TYPES = new Set(['address', 'location', 'base64']);
 
@@ -41,7 +107,11 @@ const SKIPPED_TYPES = new Set(['address', 'location', 'base64']);
  * nor repeated; the cursor moves only after a page is committed. Deleted records come too (queryAll).
  * The delivery id is record id + modstamp: a change already seen is a duplicate.
  */
-export async function reconcile(deps: ReconcileDeps, target: ReconcileTarget, options: { since?: Date; onPage?: (p: ReconcileProgress) => void } = {}): Promise<ReconcileProgress> {
+export async function reconcile(
+  deps: ReconcileDeps,
+  target: ReconcileTarget,
+  options: { since?: Date; onPage?: (p: ReconcileProgress) => void; /** Force (or forbid) the Bulk API 2.0 backfill. */ bulk?: boolean } = {},
+): Promise<ReconcileProgress> {
   if (!NAME.test(target.sobjectType)) throw new Error(`${target.sobjectType} is not an sObject API name`);
   const pageSize = deps.pageSize ?? 2_000;
   const conn = await deps.connection();
@@ -51,6 +121,11 @@ export async function reconcile(deps: ReconcileDeps, target: ReconcileTarget, op
   for (const needed of ['Id', 'SystemModstamp', 'IsDeleted']) if (!fields.includes(needed)) fields.push(needed);
   let cursor = options.since ? undefined : await readCursor(deps.db, target.sobjectType);
   const progress: ReconcileProgress = { pages: 0, records: 0, accepted: 0, cursor };
+  const sinceClause = options.since ? `WHERE SystemModstamp >= ${options.since.toISOString()}` : '';
+  const bulk =
+    options.bulk ??
+    (!cursor && (await conn.query(`SELECT COUNT() FROM ${target.sobjectType} ${sinceClause}`, { scanAll: true })).totalSize > BULK_BACKFILL_THRESHOLD);
+  if (bulk && !cursor) return bulkBackfill(deps, conn, target, orgId, fields, sinceClause, progress, options.onPage);
   for (;;) {
     const where = cursor
       ? `WHERE SystemModstamp > ${cursor.modstamp} OR (SystemModstamp = ${cursor.modstamp} AND Id > '${cursor.id}')`
@@ -62,24 +137,7 @@ export async function reconcile(deps: ReconcileDeps, target: ReconcileTarget, op
     const records = result.records;
     if (records.length === 0) break;
     const receivedAt = new Date().toISOString();
-    const events = records.map((r): SalesforceEvent => {
-      const recordFields = flattenRecord(r);
-      const recordId = toId18(String(r['Id']));
-      const modstamp = modstampOf(recordFields);
-      const event: SalesforceEvent = {
-        deliveryId: `reconcile:${recordId}:${modstamp ?? ''}`,
-        source: 'reconcile',
-        flow: target.flow,
-        orgId,
-        sobjectType: target.sobjectType,
-        recordId,
-        operation: r['IsDeleted'] === true ? 'delete' : 'upsert',
-        fields: recordFields,
-        receivedAt,
-      };
-      if (modstamp) event.modstamp = modstamp;
-      return event;
-    });
+    const events = records.map((r) => toEvent(r, target, orgId, receivedAt));
     const stored = await deps.ingest(events);
     const last = events.at(-1)!;
     cursor = { modstamp: last.modstamp ?? new Date(0).toISOString(), id: String(records.at(-1)!['Id']) };

@@ -58,6 +58,7 @@ export class FakeSalesforce {
   private readonly refreshTokens = new Set<string>(['refresh-token-for-tests']);
   private readonly failRules: FailRule[] = [];
   private readonly recordErrors = new Map<string, { error: RecordError; times: number }>();
+  private readonly bulkQueries = new Map<string, { soql: string; all: boolean }>();
   private readonly bulkJobs = new Map<string, { id: string; state: string; object: string; operation: string; externalIdFieldName: string; csv: string; results: string[][] }>();
   private server: Server | undefined;
   private bayeux: NodeAdapter | undefined;
@@ -203,6 +204,8 @@ export class FakeSalesforce {
     const m = /^\/services\/data\/v(\d+\.\d)(\/.*)$/.exec(url.pathname);
     if (!m) return send(404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }]);
     const rest = m[2]!;
+    const bulkQuery = /^\/jobs\/query(?:\/(\w+))?(?:\/(\w+))?$/.exec(rest);
+    if (bulkQuery) return this.bulkQuery(method, bulkQuery[1], bulkQuery[2], body, res);
     const bulk = /^\/jobs\/ingest(?:\/(\w+))?(?:\/(\w+))?$/.exec(rest);
     if (bulk) return this.bulkIngest(method, bulk[1], bulk[2], body, res);
     if (rest === '/query' || rest === '/queryAll') return send(200, this.query(url.searchParams.get('q') ?? '', rest === '/queryAll'));
@@ -278,7 +281,32 @@ export class FakeSalesforce {
     if (/ORDER BY SystemModstamp ASC, Id ASC/.test(soql)) records.sort((a, b) => ms(a['SystemModstamp']) - ms(b['SystemModstamp']) || String(a['Id']).localeCompare(String(b['Id'])));
     const limit = /LIMIT (\d+)/.exec(soql);
     if (limit) records = records.slice(0, Number(limit[1]));
+    if (/SELECT COUNT\(\)/i.test(soql)) return { totalSize: records.length, done: true, records: [] };
     return { totalSize: records.length, done: true, records: records.map((r) => ({ attributes: { type, url: `/services/data/v62.0/sobjects/${type}/${String(r['Id'])}` }, ...r })) };
+  }
+
+  /** Bulk API 2.0 query: the job is complete at once; results are one CSV page. */
+  private bulkQuery(method: string, id: string | undefined, part: string | undefined, body: unknown, res: ServerResponse): void {
+    const json = (status: number, payload: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(payload));
+    };
+    if (!id && method === 'POST') {
+      const { operation, query } = body as { operation: string; query: string };
+      const jobId = `750QUERY${String(this.nextId++).padStart(7, '0')}`;
+      this.bulkQueries.set(jobId, { soql: query, all: operation === 'queryAll' });
+      return json(200, { id: jobId, operation, state: 'UploadComplete' });
+    }
+    const job = id ? this.bulkQueries.get(id) : undefined;
+    if (!job) return json(404, [{ errorCode: 'NOT_FOUND', message: 'no such job' }]);
+    if (!part && method === 'GET') return json(200, { id, state: 'JobComplete', numberRecordsProcessed: 0 });
+    if (part === 'results') {
+      const columns = (/^SELECT\s+(.*?)\s+FROM/i.exec(job.soql)?.[1] ?? 'Id').split(',').map((c) => c.trim());
+      const { records } = this.query(job.soql, job.all) as { records: Record<string, unknown>[] };
+      res.writeHead(200, { 'content-type': 'text/csv', 'sforce-locator': 'null', 'sforce-numberofrecords': String(records.length) });
+      return void res.end(toCsv([columns, ...records.map((r) => columns.map((c) => (r[c] === undefined || r[c] === null ? '' : String(r[c]))))]));
+    }
+    return json(404, [{ errorCode: 'NOT_FOUND', message: `no fake for ${method} ${part ?? ''}` }]);
   }
 
   /** Bulk API 2.0 ingest, enough of it for jsforce's loadAndWaitForResults: open, upload CSV, close, poll, results. */

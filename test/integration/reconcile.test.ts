@@ -76,6 +76,19 @@ describe('reconciliation', () => {
     expect(await run({ since: new Date(T(0)) })).toMatchObject({ records: 5, accepted: 0 });
   });
 
+  test('a large first read goes through one Bulk API 2.0 query job, and the cursor lands on the newest record', async () => {
+    const ingest = createIngest({ pool: service.pool, boss: service.boss, registry: new HandlerRegistry([mirrorHandler]) });
+    for (let n = 100; n < 130; n++) sf.put('Account', { Id: toId18(`001RECON${String(n).padStart(7, '0')}`), Name: `Account ${n}`, SystemModstamp: T(n % 7), IsDeleted: n === 129 });
+    const jobs = () => sf.requests.filter((r) => r.method === 'POST' && r.path.includes('/jobs/query')).length;
+    const progress = await reconcile({ db: service.pool, connection: () => connector.connection(), orgId: () => connector.orgId(), ingest }, { sobjectType: 'Account', flow: 'accounts' }, { bulk: true });
+    expect(progress).toMatchObject({ records: 30, accepted: 30 });
+    expect(jobs()).toBe(1);
+    // Newest SystemModstamp is T(6) (n = 104, 111, 118, 125); the largest Id among them wins.
+    expect(progress.cursor).toEqual({ modstamp: T(6), id: toId18('001RECON0000125') });
+    const deleted = (await inboxRows(db.pool)).find((r) => r.record_id === toId18('001RECON0000129'));
+    expect(deleted?.operation).toBe('delete');
+  });
+
   test('forcehook reconcile <sobject> runs it now from the command line', async () => {
     sf.put('Contact', { Id: id(6), LastName: 'Six', SystemModstamp: T(20), IsDeleted: false });
     const cli = runCli(['reconcile', 'Contact'], { DATABASE_URL: db.url, DATABASE_SSL: 'off', SALESFORCE_ORG_IDS: ORG_15, RECONCILE: 'Contact=contacts', ...fakeSalesforceEnv(sf.url) });
