@@ -20,6 +20,11 @@ export interface PushMapping<Row> {
    * the last push — unchanged rows cost no API call.
    */
   requireUpsert?(row: Row, last: { fieldsHash: string; salesforceId: string } | undefined, fieldsHash: string): boolean;
+  /**
+   * Mappings to push first (the gem's dependent_resources): Accounts before the Contacts that look
+   * them up, so the lookups resolve. Names of other mappings.
+   */
+  dependsOn?: readonly string[];
   /** After Salesforce accepted the row: e.g. store the Salesforce id on your own table. */
   afterUpsert?(db: Queryable, row: Row, salesforceId: string): Promise<void>;
 }
