@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { createPrivateKey } from 'node:crypto';
+import { FLOW_PATTERN } from './events/salesforce-event.js';
 import { isSalesforceId, toId18 } from './events/salesforce-id.js';
 
 /** jsforce defaults to 50.0; always say which API version we speak. */
@@ -43,6 +44,23 @@ function wholeNumber(what: string, min: number, max: number) {
   return z.coerce.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
 }
 
+/** `name=flow,name=flow` where each name matches `name`: the pairs, in order. */
+function flowPairs(name: RegExp, message: string) {
+  return z.string().transform((raw, ctx) => {
+    const pairs: { name: string; flow: string }[] = [];
+    for (const pair of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const eq = pair.lastIndexOf('=');
+      const [left, flow] = [pair.slice(0, eq), pair.slice(eq + 1)];
+      if (eq <= 0 || !name.test(left) || !FLOW_PATTERN.test(flow)) {
+        ctx.addIssue({ code: 'custom', message });
+        return z.NEVER;
+      }
+      pairs.push({ name: left, flow });
+    }
+    return pairs;
+  });
+}
+
 const EnvSchema = z.object({
   PORT: wholeNumber('a port number from 0 to 65535', 0, 65535).default(3000),
   DATABASE_URL: z
@@ -60,37 +78,9 @@ const EnvSchema = z.object({
   MAX_BODY_BYTES: wholeNumber('a byte count from 1024 to 104857600', 1024, 100 * 1024 * 1024).default(5 * 1024 * 1024),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** sObjects to reconcile on a schedule, each with its flow: `Contact=contacts,Account=accounts`. */
-  RECONCILE: z
-    .string()
-    .transform((raw, ctx) => {
-      const targets: { sobjectType: string; flow: string }[] = [];
-      for (const pair of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
-        const m = /^([A-Za-z][A-Za-z0-9_]{0,79})=([A-Za-z0-9][A-Za-z0-9_-]{0,63})$/.exec(pair);
-        if (!m) {
-          ctx.addIssue({ code: 'custom', message: 'use SObject=flow pairs separated by commas, e.g. Contact=contacts' });
-          return z.NEVER;
-        }
-        targets.push({ sobjectType: m[1]!, flow: m[2]! });
-      }
-      return targets;
-    })
-    .optional(),
+  RECONCILE: flowPairs(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'use SObject=flow pairs separated by commas, e.g. Contact=contacts').optional(),
   /** Streaming channels to subscribe to, each with its flow: `/data/ContactChangeEvent=contacts,/event/Order__e=orders`. */
-  STREAM_CHANNELS: z
-    .string()
-    .transform((raw, ctx) => {
-      const channels: { channel: string; flow: string }[] = [];
-      for (const pair of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
-        const m = /^(\/(?:data|event)\/[A-Za-z0-9_]+)=([A-Za-z0-9][A-Za-z0-9_-]{0,63})$/.exec(pair);
-        if (!m) {
-          ctx.addIssue({ code: 'custom', message: 'use channel=flow pairs, e.g. /data/ContactChangeEvent=contacts,/event/Order__e=orders' });
-          return z.NEVER;
-        }
-        channels.push({ channel: m[1]!, flow: m[2]! });
-      }
-      return channels;
-    })
-    .optional(),
+  STREAM_CHANNELS: flowPairs(/^\/(?:data|event)\/[A-Za-z0-9_]+$/, 'use channel=flow pairs, e.g. /data/ContactChangeEvent=contacts,/event/Order__e=orders').optional(),
   /** When reconciliation runs (cron, UTC). */
   RECONCILE_CRON: z.string().regex(/^(\S+\s+){4}\S+$/, 'must be a 5-field cron expression such as */15 * * * *').default('*/15 * * * *'),
   /** How often workers look for jobs a killed worker left behind (they are retried once expired). */
@@ -189,8 +179,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxBodyBytes: e.MAX_BODY_BYTES,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     queueSuperviseSeconds: e.QUEUE_SUPERVISE_SECONDS,
-    reconcile: { targets: e.RECONCILE ?? [], cron: e.RECONCILE_CRON },
-    streamChannels: e.STREAM_CHANNELS ?? [],
+    reconcile: { targets: (e.RECONCILE ?? []).map((p) => ({ sobjectType: p.name, flow: p.flow })), cron: e.RECONCILE_CRON },
+    streamChannels: (e.STREAM_CHANNELS ?? []).map((p) => ({ channel: p.name, flow: p.flow })),
     logLevel: e.LOG_LEVEL,
     adminPassword: e.ADMIN_PASSWORD,
     salesforce: salesforceConfig(e),

@@ -55,6 +55,20 @@ describe('loadConfig', () => {
     expect(messageOf({ ...base, ...override })).toMatch(pattern);
   });
 
+  test('RECONCILE and STREAM_CHANNELS are name=flow pairs', () => {
+    const config = loadConfig({ ...base, RECONCILE: 'Contact=contacts, Invoice__c=invoices', STREAM_CHANNELS: '/data/ContactChangeEvent=contacts,/event/Order__e=orders' });
+    expect(config.reconcile.targets).toEqual([
+      { sobjectType: 'Contact', flow: 'contacts' },
+      { sobjectType: 'Invoice__c', flow: 'invoices' },
+    ]);
+    expect(config.streamChannels).toEqual([
+      { channel: '/data/ContactChangeEvent', flow: 'contacts' },
+      { channel: '/event/Order__e', flow: 'orders' },
+    ]);
+    expect(messageOf({ ...base, RECONCILE: 'Contact' })).toMatch(/^RECONCILE: use SObject=flow pairs/);
+    expect(messageOf({ ...base, STREAM_CHANNELS: '/topic/x=y' })).toMatch(/^STREAM_CHANNELS: use channel=flow pairs/);
+  });
+
   test('no Salesforce credentials means no write-back, not an error', () => {
     expect(loadConfig(base).salesforce).toBeNull();
   });
