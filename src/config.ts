@@ -81,6 +81,8 @@ const EnvSchema = z.object({
   RECONCILE: flowPairs(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'use SObject=flow pairs separated by commas, e.g. Contact=contacts').optional(),
   /** Streaming channels to subscribe to, each with its flow: `/data/ContactChangeEvent=contacts,/event/Order__e=orders`. */
   STREAM_CHANNELS: flowPairs(/^\/(?:data|event)\/[A-Za-z0-9_]+$/, 'use channel=flow pairs, e.g. /data/ContactChangeEvent=contacts,/event/Order__e=orders').optional(),
+  /** Finished inbox rows are kept this long: they are the dedupe memory and the audit trail. */
+  INBOX_RETENTION_DAYS: wholeNumber('a number of days from 2 to 3650', 2, 3_650).default(30),
   /** When reconciliation runs (cron, UTC). */
   RECONCILE_CRON: z.string().regex(/^(\S+\s+){4}\S+$/, 'must be a 5-field cron expression such as */15 * * * *').default('*/15 * * * *'),
   /** How often workers look for jobs a killed worker left behind (they are retried once expired). */
@@ -125,6 +127,7 @@ export interface Config {
   queueSuperviseSeconds: number;
   /** Scheduled reconciliation: which sObjects, into which flows, and when. */
   reconcile: { targets: readonly { sobjectType: string; flow: string }[]; cron: string };
+  inboxRetentionDays: number;
   /** Change Data Capture / Platform Event channels the worker subscribes to. */
   streamChannels: readonly { channel: string; flow: string }[];
   logLevel: Env['LOG_LEVEL'];
@@ -180,6 +183,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     queueSuperviseSeconds: e.QUEUE_SUPERVISE_SECONDS,
     reconcile: { targets: (e.RECONCILE ?? []).map((p) => ({ sobjectType: p.name, flow: p.flow })), cron: e.RECONCILE_CRON },
+    inboxRetentionDays: e.INBOX_RETENTION_DAYS,
     streamChannels: (e.STREAM_CHANNELS ?? []).map((p) => ({ channel: p.name, flow: p.flow })),
     logLevel: e.LOG_LEVEL,
     adminPassword: e.ADMIN_PASSWORD,

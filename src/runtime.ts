@@ -17,6 +17,7 @@ import { ensureHandlerQueues, startBoss } from './queue/boss.js';
 import { createIngest } from './queue/ingest.js';
 import { startWorkers } from './queue/worker.js';
 import { scheduleReconciliation } from './queue/reconcile-schedule.js';
+import { scheduleRetention } from './queue/retention-schedule.js';
 import { ApiCallCounter } from './salesforce/api-calls.js';
 import { SalesforceConnector, sessionConnection } from './salesforce/connection.js';
 import { WriteFlusher } from './salesforce/writer.js';
@@ -171,6 +172,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
           log.warn('STREAM_CHANNELS is set but there are no Salesforce credentials (SALESFORCE_*): not subscribing');
         }
       }
+      await scheduleRetention(boss, { db: pool, inboxDays: config.inboxRetentionDays, log });
       log.info({ handlers: handlerList.map((h) => h.name) }, 'worker started');
     }
     return {

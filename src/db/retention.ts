@@ -1,0 +1,28 @@
+import type { Queryable } from './pool.js';
+
+export interface RetentionResult {
+  events: number;
+  writes: number;
+}
+
+/**
+ * Deletes what has served its purpose: finished inbox rows older than `inboxDays` (they are the
+ * dedupe memory, so keep them longer than any sender retries: Salesforce retries for 24 hours) and
+ * sent Salesforce writes older than `writeDays`. Failed events and dead writes stay until handled.
+ * Deletes in slices so a large first sweep does not hold long locks.
+ */
+export async function sweepRetention(db: Queryable, inboxDays: number, writeDays: number): Promise<RetentionResult> {
+  const result: RetentionResult = { events: 0, writes: 0 };
+  for (;;) {
+    const { rowCount } = await db.query(
+      `DELETE FROM forcehook.inbox WHERE id IN (
+         SELECT id FROM forcehook.inbox WHERE received_at < now() - make_interval(days => $1) AND status IN ('done', 'skipped') LIMIT 10000)`,
+      [inboxDays],
+    );
+    result.events += rowCount ?? 0;
+    if ((rowCount ?? 0) < 10_000) break;
+  }
+  const { rowCount } = await db.query(`DELETE FROM forcehook.salesforce_writes WHERE status = 'done' AND updated_at < now() - make_interval(days => $1)`, [writeDays]);
+  result.writes = rowCount ?? 0;
+  return result;
+}
