@@ -49,7 +49,7 @@ function run(options: { since?: Date } = {}) {
 
 describe('reconciliation', () => {
   test('is scheduled on the worker when RECONCILE is set', async () => {
-    const schedules = await service.boss.getSchedules();
+    const schedules = await service.boss.getSchedules('forcehook.reconcile');
     expect(schedules).toEqual([expect.objectContaining({ name: 'forcehook.reconcile', key: 'Contact', cron: '*/5 * * * *', data: { sobjectType: 'Contact', flow: 'contacts' } })]);
   });
 
