@@ -1,6 +1,10 @@
 import type { Handler } from '../../src/handlers/define-handler.js';
 import { startForcehook, type Running, type StartOptions } from '../../src/runtime.js';
 import { toId18 } from '../../src/events/salesforce-id.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { ApiCallCounter } from '../../src/salesforce/api-calls.js';
+import { SalesforceConnector } from '../../src/salesforce/connection.js';
 import type { TestDatabase } from './database.js';
 
 /** The org the tests send as, and one the service does not know. */
@@ -24,6 +28,12 @@ export function fakeSalesforceEnv(url: string, extra: Record<string, string> = {
     SALESFORCE_WRITE_WINDOW_MS: '200',
     ...extra,
   };
+}
+
+/** A connector to a fake org, as the worker builds one (password flow), for tests that drive parts directly. */
+export function fakeConnector(url: string, extra: Record<string, string> = {}): SalesforceConnector {
+  const config = loadConfig({ DATABASE_URL: 'postgres://unused/db', SALESFORCE_ORG_IDS: ORG_15, ...fakeSalesforceEnv(url, extra) });
+  return new SalesforceConnector(config.salesforce!, new ApiCallCounter(), createLogger('silent'));
 }
 
 /** Runs forcehook as `npm start` would, on the test file's database and a free port. */

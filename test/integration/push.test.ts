@@ -1,13 +1,10 @@
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
 import { appUsersMapping } from '../../src/push/index.js';
 import { pushRecords, recordUrl, salesforceIdOf, synchronised } from '../../src/push/push.js';
-import { ApiCallCounter } from '../../src/salesforce/api-calls.js';
-import { SalesforceConnector } from '../../src/salesforce/connection.js';
+import type { SalesforceConnector } from '../../src/salesforce/connection.js';
 import { runCli } from '../helpers/cli-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { FakeSalesforce } from '../helpers/fake-salesforce.js';
-import { fakeSalesforceEnv, ORG_15 } from '../helpers/service.js';
+import { fakeConnector, fakeSalesforceEnv, ORG_15 } from '../helpers/service.js';
 
 let db: TestDatabase;
 let sf: FakeSalesforce;
@@ -16,8 +13,7 @@ let connector: SalesforceConnector;
 beforeAll(async () => {
   db = await createTestDatabase();
   sf = await new FakeSalesforce().start();
-  const config = loadConfig({ DATABASE_URL: db.url, SALESFORCE_ORG_IDS: ORG_15, ...fakeSalesforceEnv(sf.url) });
-  connector = new SalesforceConnector(config.salesforce!, new ApiCallCounter(), createLogger('silent'));
+  connector = fakeConnector(sf.url);
 });
 afterAll(async () => {
   await sf?.stop();

@@ -1,17 +1,14 @@
 import { mirrorHandler } from '../../src/handlers/mirror.js';
 import { toId18 } from '../../src/events/salesforce-id.js';
 import { HandlerRegistry } from '../../src/handlers/registry.js';
-import { createLogger } from '../../src/log.js';
 import { createIngest } from '../../src/queue/ingest.js';
-import { ApiCallCounter } from '../../src/salesforce/api-calls.js';
-import { SalesforceConnector } from '../../src/salesforce/connection.js';
+import type { SalesforceConnector } from '../../src/salesforce/connection.js';
 import { reconcile } from '../../src/salesforce/reconcile.js';
-import { loadConfig } from '../../src/config.js';
 import { runCli } from '../helpers/cli-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { FakeSalesforce } from '../helpers/fake-salesforce.js';
 import { inboxRows, recordRows } from '../helpers/rows.js';
-import { fakeSalesforceEnv, ORG_15, startTestService, type TestService } from '../helpers/service.js';
+import { fakeConnector, fakeSalesforceEnv, ORG_15, startTestService, type TestService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 let db: TestDatabase;
@@ -26,8 +23,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   sf = await new FakeSalesforce().start();
   service = await startTestService(db, { env: { ...fakeSalesforceEnv(sf.url), RECONCILE: 'Contact=contacts', RECONCILE_CRON: '*/5 * * * *' }, handlers: [mirrorHandler] });
-  const config = loadConfig({ DATABASE_URL: db.url, SALESFORCE_ORG_IDS: ORG_15, ...fakeSalesforceEnv(sf.url) });
-  connector = new SalesforceConnector(config.salesforce!, new ApiCallCounter(), createLogger('silent'));
+  connector = fakeConnector(sf.url);
   // Changed while forcehook heard nothing: two share a SystemModstamp, one is in the recycle bin.
   sf.put('Contact', { Id: id(1), LastName: 'One', SystemModstamp: T(1), IsDeleted: false });
   sf.put('Contact', { Id: id(2), LastName: 'Two', SystemModstamp: T(2), IsDeleted: false });

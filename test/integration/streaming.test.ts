@@ -1,16 +1,14 @@
-import { loadConfig } from '../../src/config.js';
 import { toId18 } from '../../src/events/salesforce-id.js';
 import { HandlerRegistry } from '../../src/handlers/registry.js';
 import { mirrorHandler } from '../../src/handlers/mirror.js';
 import { createLogger } from '../../src/log.js';
 import { createIngest } from '../../src/queue/ingest.js';
-import { ApiCallCounter } from '../../src/salesforce/api-calls.js';
-import { SalesforceConnector } from '../../src/salesforce/connection.js';
+import type { SalesforceConnector } from '../../src/salesforce/connection.js';
 import { StreamSubscriber } from '../../src/salesforce/streaming.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { FakeSalesforce } from '../helpers/fake-salesforce.js';
 import { inboxRows, recordRows } from '../helpers/rows.js';
-import { fakeSalesforceEnv, ORG_15, startTestService, type TestService } from '../helpers/service.js';
+import { fakeConnector, fakeSalesforceEnv, startTestService, type TestService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 let db: TestDatabase;
@@ -53,8 +51,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   sf = await new FakeSalesforce().start();
   service = await startTestService(db, { handlers: [mirrorHandler] });
-  const config = loadConfig({ DATABASE_URL: db.url, SALESFORCE_ORG_IDS: ORG_15, ...fakeSalesforceEnv(sf.url) });
-  connector = new SalesforceConnector(config.salesforce!, new ApiCallCounter(), createLogger('silent'));
+  connector = fakeConnector(sf.url);
 });
 afterAll(async () => {
   await service?.stop();
