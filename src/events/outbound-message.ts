@@ -52,7 +52,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  */
 export function parseOutboundMessage(body: Buffer): OutboundMessage {
   const xml = decodeUtf8(body);
-  if (xml.trim() === '') throw new InputError('BODY_EMPTY', 'The request body is empty; expected a SOAP Outbound Message.');
+  if (!/\S/.test(xml)) throw new InputError('BODY_EMPTY', 'The request body is empty; expected a SOAP Outbound Message.');
   // SOAP 1.1 forbids a DTD, and a DTD is how entity bombs and external entities get in.
   if (/<!\s*(?:DOCTYPE|ENTITY)/i.test(xml)) {
     throw new InputError('DTD_FORBIDDEN', 'DOCTYPE and ENTITY declarations are not allowed in a SOAP message.');

@@ -38,36 +38,70 @@ interface FayeClient {
  * is too old for Salesforce, the stream restarts at new events and the sObject is reconciled.
  */
 export class StreamSubscriber {
-  private clients: FayeClient[] = [];
+  private clients = new Map<string, FayeClient>();
   private chains = new Map<string, Promise<void>>();
+  /** Channels whose stream broke (an event could not be stored): later events wait for the replay. */
+  private broken = new Set<string>();
+  private timers = new Set<NodeJS.Timeout>();
+  /** Bumped per subscription: events of a replaced subscription are no longer stored. */
+  private generation = new Map<string, number>();
   private stopped = false;
 
   constructor(
     private readonly deps: StreamDeps,
     private readonly channels: readonly StreamChannel[],
+    /** Wait before subscribing again after a failure. */
+    private readonly retryMs = 30_000,
   ) {}
 
+  /**
+   * Subscribes to every channel. A channel that cannot be subscribed now (Salesforce unreachable)
+   * is retried in the background: a worker does not fail to start for it.
+   */
   async start(): Promise<void> {
-    for (const c of this.channels) await this.subscribe(c, (await readReplayId(this.deps.db, c.channel)) ?? NEW_EVENTS_ONLY);
+    for (const c of this.channels) await this.connect(c);
   }
 
   /** Stops listening and waits for messages in hand to be stored. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const client of this.clients.splice(0)) client.disconnect();
+    for (const timer of this.timers) clearTimeout(timer);
+    for (const client of this.clients.values()) client.disconnect();
+    this.clients.clear();
     await Promise.all(this.chains.values());
+  }
+
+  /** One attempt from the saved replay id; on failure, another after retryMs. */
+  private async connect(target: StreamChannel): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.subscribe(target, (await readReplayId(this.deps.db, target.channel)) ?? NEW_EVENTS_ONLY);
+      this.broken.delete(target.channel);
+    } catch (err) {
+      this.deps.log.warn({ channel: target.channel, err: err instanceof Error ? err.message : String(err), retryMs: this.retryMs }, 'streaming subscription failed; trying again');
+      this.later(() => this.connect(target));
+    }
+  }
+
+  private later(fn: () => Promise<void>): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      void fn();
+    }, this.retryMs);
+    this.timers.add(timer);
   }
 
   private async subscribe(target: StreamChannel, replayId: number): Promise<void> {
     const conn = await this.deps.connection();
     const client = conn.streaming.createClient([new StreamingExtension.Replay(target.channel, replayId)]) as unknown as FayeClient;
-    this.clients.push(client);
+    const generation = (this.generation.get(target.channel) ?? 0) + 1;
+    this.generation.set(target.channel, generation);
     try {
-      await client.subscribe(target.channel, (message) => this.enqueue(target, message));
+      await client.subscribe(target.channel, (message) => this.enqueue(target, generation, message));
+      this.clients.set(target.channel, client);
       this.deps.log.info({ channel: target.channel, replayId }, 'streaming subscribed');
     } catch (err) {
       client.disconnect();
-      this.clients = this.clients.filter((c) => c !== client);
       const text = err instanceof Error ? err.message : String(err);
       if (replayId !== NEW_EVENTS_ONLY && /replay/i.test(text)) {
         // The events after our replay id are gone: take new ones, and read what we missed.
@@ -83,16 +117,28 @@ export class StreamSubscriber {
   }
 
   /** Messages of one channel are stored one after the other, so the saved replay id only moves forward. */
-  private enqueue(target: StreamChannel, message: StreamMessage): void {
+  private enqueue(target: StreamChannel, generation: number, message: StreamMessage): void {
     const previous = this.chains.get(target.channel) ?? Promise.resolve();
-    const next = previous.then(() => this.store(target, message)).catch((err: unknown) => {
-      this.deps.log.error({ channel: target.channel, replayId: message.event?.replayId, err: err instanceof Error ? err.message : String(err) }, 'streamed event not stored; it is replayed after a restart');
+    const next = previous.then(() => this.store(target, generation, message)).catch((err: unknown) => {
+      // Skipping this event would let the next one move the replay id past it: stop the channel
+      // and subscribe again from the saved replay id, which replays this event and what follows.
+      this.deps.log.error({ channel: target.channel, replayId: message.event?.replayId, err: err instanceof Error ? err.message : String(err) }, 'streamed event not stored; replaying from the saved replay id');
+      this.breakChannel(target);
     });
     this.chains.set(target.channel, next);
   }
 
-  private async store(target: StreamChannel, message: StreamMessage): Promise<void> {
-    if (this.stopped) return;
+  private breakChannel(target: StreamChannel): void {
+    if (this.broken.has(target.channel)) return;
+    this.broken.add(target.channel);
+    this.clients.get(target.channel)?.disconnect();
+    this.clients.delete(target.channel);
+    this.later(() => this.connect(target));
+  }
+
+  private async store(target: StreamChannel, generation: number, message: StreamMessage): Promise<void> {
+    // After a failure the events that follow are replayed by the new subscription, in order.
+    if (this.stopped || this.broken.has(target.channel) || generation !== this.generation.get(target.channel)) return;
     const gap = isGapNotice(message);
     if (gap) await this.deps.reconcile(gap.entityName, target.flow);
     const events = streamEvents(target.channel, target.flow, await this.deps.orgId(), message, new Date());

@@ -120,7 +120,9 @@ export class WriteFlusher {
     const groups = new Map<string, MergedRecord[]>();
     for (const record of merge(claimed)) {
       const callKey = `${record.operation}|${record.sobjectType}|${record.externalIdField}`;
-      groups.set(callKey, [...(groups.get(callKey) ?? []), record]);
+      const group = groups.get(callKey);
+      if (group) group.push(record);
+      else groups.set(callKey, [record]);
     }
     for (const records of groups.values()) {
       for (let i = 0; i < records.length; i += COLLECTION_SIZE) outcomes.push(...(await this.send(records.slice(i, i + COLLECTION_SIZE))));

@@ -26,13 +26,16 @@ const change = (changeType: string, n: number, fields: Record<string, unknown>) 
     ...fields,
   });
 
-function subscriber(): StreamSubscriber {
+function subscriber(faults: { connection?: number; ingest?: number } = {}): StreamSubscriber {
+  const realIngest = createIngest({ pool: service.pool, boss: service.boss, registry: new HandlerRegistry([mirrorHandler]) });
+  let connectionFaults = faults.connection ?? 0;
+  let ingestFaults = faults.ingest ?? 0;
   return new StreamSubscriber(
     {
       db: service.pool,
-      connection: () => connector.connection(),
+      connection: () => (connectionFaults-- > 0 ? Promise.reject(new Error('Salesforce unreachable')) : connector.connection()),
       orgId: () => connector.orgId(),
-      ingest: createIngest({ pool: service.pool, boss: service.boss, registry: new HandlerRegistry([mirrorHandler]) }),
+      ingest: (events, options) => (ingestFaults-- > 0 ? Promise.reject(new Error('database unavailable')) : realIngest(events, options)),
       log: createLogger('silent'),
       reconcile: async (sobjectType, flow) => void reconciled.push(`${sobjectType} -> ${flow}`),
     },
@@ -40,6 +43,7 @@ function subscriber(): StreamSubscriber {
       { channel: CDC, flow: 'contacts' },
       { channel: '/event/Order_Placed__e', flow: 'orders' },
     ],
+    100,
   );
 }
 
@@ -114,6 +118,32 @@ describe('Change Data Capture and Platform Events', () => {
       await worker.stop();
       await db2.drop();
     }
+  }, 30_000);
+
+  test('Salesforce unreachable at start: the worker starts anyway and subscribes when it can', async () => {
+    const before = sf.subscriptions().length;
+    const s = subscriber({ connection: 2 });
+    await s.start();
+    expect(sf.subscriptions().length).toBe(before);
+    await waitFor('both channels subscribed after the retry', async () => sf.subscriptions().length === before + 2);
+    await s.stop();
+  }, 30_000);
+
+  test('an event that cannot be stored is not skipped: the channel replays from the saved replay id', async () => {
+    const s = subscriber();
+    await s.start();
+    const before = (await streamedRows()).length;
+    const s2 = subscriber({ ingest: 1 });
+    await s.stop();
+    await s2.start();
+    const failing = change('UPDATE', 3, { LastName: 'Stored after a retry' });
+    change('UPDATE', 3, { LastName: 'And the next one' });
+    await waitFor('both events stored', async () => (await streamedRows()).length === before + 2);
+    const ids = (await streamedRows()).map((r) => r.delivery_id);
+    expect(ids).toContain(`stream:${CDC}:${failing}:${id(3)}`);
+    const { rows } = await db.pool.query<{ replay_id: string }>('SELECT replay_id FROM forcehook.replay_ids WHERE channel = $1', [CDC]);
+    expect(Number(rows[0]?.replay_id)).toBe(failing + 1);
+    await s2.stop();
   }, 30_000);
 
   test('a replay id Salesforce no longer has: resubscribe at new events and reconcile the sObject', async () => {
