@@ -95,3 +95,34 @@ describeWithBrowser('the admin page in a real Chromium', () => {
     expect(res.status).toBe(403);
   });
 });
+
+describe('the admin page behind several web dynos', () => {
+  test('a Retry form rendered by one dyno is accepted by another', async () => {
+    const db = await createTestDatabase();
+    const env = { ADMIN_PASSWORD: PASSWORD };
+    const one = await startTestService(db, { worker: false, env });
+    const two = await startTestService(db, { worker: false, env });
+    try {
+      const { rows } = await db.pool.query<{ id: string }>(
+        "INSERT INTO forcehook.salesforce_writes (sobject_type, operation, record_key, fields, handler, status, last_error) VALUES ('Contact', 'update', '003x', '{}', 'h', 'dead', 'no') RETURNING id",
+      );
+      const auth = `Basic ${Buffer.from(`ops:${PASSWORD}`).toString('base64')}`;
+      const page = await (await fetch(`${one.url}/admin`, { headers: { authorization: auth } })).text();
+      const token = /name="csrf" value="([^"]+)"/.exec(page)?.[1];
+      expect(token).toBeDefined();
+      const res = await fetch(`${two.url}/admin/dead-letters/write-${rows[0]!.id}/retry`, {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+        body: `csrf=${encodeURIComponent(token!)}`,
+        redirect: 'manual',
+      });
+      expect(res.status).toBe(303);
+      const { rows: after } = await db.pool.query<{ status: string }>('SELECT status FROM forcehook.salesforce_writes');
+      expect(after[0]?.status).toBe('pending');
+    } finally {
+      await two.stop();
+      await one.stop();
+      await db.drop();
+    }
+  });
+});

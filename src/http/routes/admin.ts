@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type pg from 'pg';
@@ -19,11 +19,13 @@ export interface AdminDeps {
 
 /**
  * /admin: what reached us, what failed, and a Retry button — behind HTTP Basic auth with
- * ADMIN_PASSWORD (any user name). Forms carry a per-process token, so another site cannot make
- * a logged-in browser press Retry.
+ * ADMIN_PASSWORD (any user name). Forms carry a token only the password holder can compute, so
+ * another site cannot make a logged-in browser press Retry.
  */
 export function mountAdmin(app: express.Express, deps: AdminDeps): void {
-  const csrfToken = randomBytes(24).toString('base64url');
+  // Derived from the password, not random per process: with several web dynos the form may be
+  // posted to another dyno than the one that rendered it.
+  const csrfToken = createHmac('sha256', deps.password).update('forcehook admin forms').digest('base64url');
   const auth = basicAuth(deps.password);
   app.get('/admin', auth, async (req: Request, res: Response) => {
     const record = typeof req.query['record'] === 'string' ? req.query['record'].trim() : '';
