@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { DEFAULT_API_VERSION, loadConfig, type Config } from './config.js';
+import { loadConfig, type Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createPool, sslFor, type ConnectionSettings } from './db/pool.js';
@@ -19,7 +19,7 @@ import { startWorkers } from './queue/worker.js';
 import { scheduleReconciliation } from './queue/reconcile-schedule.js';
 import { scheduleRetention } from './queue/retention-schedule.js';
 import { ApiCallCounter } from './salesforce/api-calls.js';
-import { SalesforceConnector, sessionConnection } from './salesforce/connection.js';
+import { SalesforceConnector } from './salesforce/connection.js';
 import { WriteFlusher } from './salesforce/writer.js';
 import { reconcile } from './salesforce/reconcile.js';
 import { StreamSubscriber } from './salesforce/streaming.js';
@@ -134,14 +134,12 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       } else {
         log.info('no Salesforce credentials (SALESFORCE_*): handlers run without write-back');
       }
-      const apiVersion = config.salesforce?.apiVersion ?? DEFAULT_API_VERSION;
       await startWorkers(handlerList, {
         boss,
         db: pool,
         log,
         signal: shutdown.signal,
         salesforce,
-        sessionConnection: (sessionId, partnerUrl) => sessionConnection(sessionId, partnerUrl, apiVersion, apiCalls),
         metrics,
       });
       if (config.reconcile.targets.length > 0) {

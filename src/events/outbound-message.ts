@@ -6,13 +6,17 @@ import type { FieldValue, SalesforceEvent } from './salesforce-event.js';
 import { isSalesforceId, toId18 } from './salesforce-id.js';
 
 /** What Salesforce sends in one Outbound Message, before it becomes events. */
+/**
+ * Only what forcehook needs is checked strictly (the org, each notification's id and record id).
+ * ActionId and the API URLs are informational and kept as sent. A SessionId element, which old
+ * captures carry and Salesforce no longer sends (since February 2026), is accepted and dropped
+ * unread: it would be a credential, so it never reaches an event, a log or the database.
+ */
 export interface OutboundMessage {
   organizationId: string;
-  actionId: string;
-  /** A live session of the sending user: a credential. Never log it, never store it in the inbox. */
-  sessionId: string | null;
-  enterpriseUrl: string;
-  partnerUrl: string;
+  actionId: string | null;
+  enterpriseUrl: string | null;
+  partnerUrl: string | null;
   notifications: OutboundNotification[];
 }
 
@@ -120,10 +124,9 @@ const NotificationSchema = z.object({
 
 const NotificationsSchema = z.object({
   OrganizationId: idString,
-  ActionId: idString,
-  SessionId: z.unknown().optional(),
-  EnterpriseUrl: z.string().trim().optional(),
-  PartnerUrl: z.string().trim().optional(),
+  ActionId: z.unknown().optional(),
+  EnterpriseUrl: z.unknown().optional(),
+  PartnerUrl: z.unknown().optional(),
   Notification: z
     .array(NotificationSchema)
     .min(1, 'a message needs at least one Notification')
@@ -147,10 +150,9 @@ function toMessage(node: Record<string, unknown>): OutboundMessage {
   });
   return {
     organizationId: n.OrganizationId,
-    actionId: n.ActionId,
-    sessionId: textOrNull(n.SessionId),
-    enterpriseUrl: n.EnterpriseUrl ?? '',
-    partnerUrl: n.PartnerUrl ?? '',
+    actionId: textOrNull(n.ActionId),
+    enterpriseUrl: textOrNull(n.EnterpriseUrl),
+    partnerUrl: textOrNull(n.PartnerUrl),
     notifications,
   };
 }

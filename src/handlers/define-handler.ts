@@ -1,5 +1,4 @@
 import type { Queryable } from '../db/pool.js';
-import type { Connection } from '@jsforce/jsforce-node';
 import type { SalesforceWrites } from '../salesforce/writer.js';
 import type { Logger } from '../log.js';
 import type { EventSource, Operation, SalesforceEvent } from '../events/salesforce-event.js';
@@ -25,11 +24,6 @@ export interface HandlerContext {
    * connection for reads. `null` when no Salesforce credentials are configured.
    */
   salesforce: SalesforceWrites | null;
-  /**
-   * For handlers with `actAsSender`: a connection as the user who sent the Outbound Message,
-   * from its SessionId (tick "Send Session ID"). null when the message carried none, or it expired.
-   */
-  senderConnection(event: SalesforceEvent): Connection | null;
 }
 
 /** A handler may say which events it deliberately skipped (stale, not for it): they are not failures. */
@@ -56,11 +50,6 @@ export interface HandlerOptions {
    * echo of forcehook's own write-backs, and handling them again would ping-pong. @default true
    */
   suppressEchoes?: boolean;
-  /**
-   * Keep the SessionId of the Outbound Messages this handler gets (only until its job ends) and
-   * offer `ctx.senderConnection(event)`. @default false
-   */
-  actAsSender?: boolean;
   /** Longest delay between retries, in seconds. @default 600 */
   retryDelayMaxSeconds?: number;
   /**
@@ -98,7 +87,6 @@ export function defineHandler(options: HandlerOptions): Handler {
     retryDelayMaxSeconds: 600,
     timeoutSeconds: 300,
     suppressEchoes: true,
-    actAsSender: false,
     ...options,
     queue: `forcehook.${options.name}`,
     deadLetterQueue: `forcehook.${options.name}.dead`,

@@ -24,9 +24,4 @@ export class HandlerRegistry {
   byQueueName(queue: string): Handler | undefined {
     return this.byQueue.get(queue);
   }
-
-  /** Of these queues, those whose handler acts as the sender of an Outbound Message. */
-  sessionQueues(queues: readonly string[]): string[] {
-    return queues.filter((q) => this.byQueue.get(q)?.actAsSender === true);
-  }
 }

@@ -2,7 +2,6 @@ import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { withTransaction } from '../db/pool.js';
 import { insertInboxRows, type RoutedEvent } from '../db/inbox.js';
-import { insertSessions, type StoredSession } from '../db/sessions.js';
 import { classifyDatabaseError, DatabaseUnavailableError } from '../errors.js';
 import type { SalesforceEvent } from '../events/salesforce-event.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
@@ -13,12 +12,7 @@ export interface IngestResult {
   duplicates: number;
 }
 
-export interface IngestOptions {
-  /** The SessionId of an Outbound Message: stored only for handlers that act as its sender. */
-  session?: StoredSession | null;
-}
-
-export type Ingest = (events: readonly SalesforceEvent[], options?: IngestOptions) => Promise<IngestResult>;
+export type Ingest = (events: readonly SalesforceEvent[]) => Promise<IngestResult>;
 
 export interface IngestDeps {
   pool: pg.Pool;
@@ -30,7 +24,6 @@ export interface IngestDeps {
 
 interface Pending {
   events: readonly SalesforceEvent[];
-  options: IngestOptions;
   resolve: (result: IngestResult) => void;
   reject: (err: unknown) => void;
 }
@@ -85,10 +78,10 @@ export function createIngest(deps: IngestDeps): Ingest {
     }
   };
 
-  return (events, options = {}) => {
+  return (events) => {
     if (events.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0 });
     return new Promise<IngestResult>((resolve, reject) => {
-      waiting.push({ events, options, resolve, reject });
+      waiting.push({ events, resolve, reject });
       pump();
     });
   };
@@ -114,7 +107,6 @@ async function store(deps: IngestDeps, batch: readonly Pending[]): Promise<Inges
     const inserted = await insertInboxRows(client, routed);
     const jobsByQueue = new Map<string, { data: HandlerJob }[]>();
     const accepted = batch.map(() => 0);
-    const sessionRows = batch.map((): { inboxId: number; handlers: string[] }[] => []);
     for (const row of inserted) {
       const key = `${row.orgId}|${row.deliveryId}`;
       const i = owner.get(key)!;
@@ -125,16 +117,9 @@ async function store(deps: IngestDeps, batch: readonly Pending[]): Promise<Inges
         jobs.push({ data: { inboxId: row.id } });
         jobsByQueue.set(queue, jobs);
       }
-      if (batch[i]!.options.session) {
-        const handlers = deps.registry.sessionQueues(queues);
-        if (handlers.length > 0) sessionRows[i]!.push({ inboxId: row.id, handlers });
-      }
     }
     const db = { executeSql: (text: string, values?: unknown[]) => client.query(text, values) };
     for (const [queue, jobs] of jobsByQueue) await deps.boss.insert(queue, jobs, { db });
-    for (const [i, p] of batch.entries()) {
-      if (p.options.session && sessionRows[i]!.length > 0) await insertSessions(client, sessionRows[i]!, p.options.session);
-    }
     // Every event of a request is either inserted now or was already in the inbox.
     return batch.map((p, i) => ({ accepted: accepted[i]!, duplicates: p.events.length - accepted[i]! }));
   });

@@ -1,9 +1,7 @@
-import type { Connection } from '@jsforce/jsforce-node';
 import type { Job, JobResult, PgBoss } from 'pg-boss';
 import { loadInboxEvents, recordOutcomes, type OutcomeUpdate } from '../db/inbox.js';
 import type { Queryable } from '../db/pool.js';
 import { insertWrites } from '../db/salesforce-writes.js';
-import { loadSessions, releaseSessions, type StoredSession } from '../db/sessions.js';
 import { AppError } from '../errors.js';
 import { toId18, isSalesforceId } from '../events/salesforce-id.js';
 import type { SalesforceEvent } from '../events/salesforce-event.js';
@@ -21,8 +19,6 @@ export interface WorkerDeps {
   signal: AbortSignal;
   /** null when no Salesforce credentials are configured. */
   salesforce: SalesforceConnector | null;
-  /** A connection from an Outbound Message's session (actAsSender handlers). */
-  sessionConnection: (sessionId: string, partnerUrl: string) => Connection;
   metrics?: Metrics;
 }
 
@@ -70,9 +66,6 @@ export async function runBatch(handler: Handler, jobs: Job<HandlerJob>[], deps: 
     ordered = ordered.filter((job) => !echoes.includes(job));
   }
 
-  const sessions = handler.actAsSender ? await loadSessions(deps.db, ordered.map((j) => j.data.inboxId)) : new Map<number, StoredSession>();
-  const inboxIdOf = new Map(ordered.map((j) => [events.get(j.data.inboxId)!.deliveryId, j.data.inboxId]));
-
   if (ordered.length > 0) {
     try {
       await handleAndStore(ordered);
@@ -93,25 +86,15 @@ export async function runBatch(handler: Handler, jobs: Job<HandlerJob>[], deps: 
   }
   await recordOutcomes(deps.db, handler.queue, updates);
   for (const u of updates) deps.metrics?.handlerEvents.inc({ handler: handler.name, outcome: u.outcome });
-  if (handler.actAsSender) {
-    // The session is a credential: gone as soon as this handler is done with the event.
-    const finished = updates.filter((u) => u.outcome !== 'retrying').map((u) => u.id);
-    await releaseSessions(deps.db, handler.queue, finished);
-  }
   return results;
 
   async function handleAndStore(group: Job<HandlerJob>[]): Promise<void> {
     const writes = deps.salesforce ? new StagedWrites(handler.name, () => deps.salesforce!.connection()) : null;
-    const ctx: HandlerContext = { db: deps.db, log, signal: deps.signal, salesforce: writes, senderConnection };
+    const ctx: HandlerContext = { db: deps.db, log, signal: deps.signal, salesforce: writes };
     const stopTimer = deps.metrics?.handlerSeconds.startTimer({ handler: handler.name });
     const result = await handler.handle(group.map((j) => events.get(j.data.inboxId)!), ctx).finally(() => stopTimer?.());
     if (writes) await insertWrites(deps.db, writes.staged);
     settle(group, new Set(result?.skipped ?? []));
-  }
-
-  function senderConnection(event: SalesforceEvent) {
-    const session = sessions.get(inboxIdOf.get(event.deliveryId) ?? -1);
-    return session ? deps.sessionConnection(session.sessionId, session.partnerUrl) : null;
   }
 
   function settle(group: Job<HandlerJob>[], skipped: ReadonlySet<string>): void {

@@ -6,16 +6,6 @@ import type { ApiCallCounter } from './api-calls.js';
 import { classifySalesforceError } from './errors.js';
 import { jwtBearerAssertion } from './jwt-bearer.js';
 
-/**
- * A connection as the user who sent an Outbound Message, from its SessionId and PartnerUrl. Needs
- * no credentials of ours, and cannot be renewed: an expired session fails with INVALID_SESSION_ID.
- */
-export function sessionConnection(sessionId: string, partnerUrl: string, apiVersion: string, counter: ApiCallCounter): Connection {
-  const conn = new CountingConnection({ instanceUrl: new URL(partnerUrl).origin, accessToken: sessionId, version: apiVersion });
-  conn.counter = counter;
-  return conn;
-}
-
 /** A jsforce Connection that counts each REST call it makes against the org's API limit. */
 class CountingConnection extends Connection {
   counter: ApiCallCounter | undefined;

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { ApiCallCounter } from '../../src/salesforce/api-calls.js';
-import { SalesforceConnector, sessionConnection } from '../../src/salesforce/connection.js';
+import { SalesforceConnector } from '../../src/salesforce/connection.js';
 import { SalesforceError } from '../../src/salesforce/errors.js';
 import { FakeSalesforce } from '../helpers/fake-salesforce.js';
 import { fakeSalesforceEnv } from '../helpers/service.js';
@@ -87,12 +87,5 @@ describe('connecting to Salesforce', () => {
     expect(sf.requests.filter((r) => r.path === '/services/oauth2/userinfo')).toHaveLength(1);
     const { connector: configured } = connector(fakeSalesforceEnv(sf.url, { SALESFORCE_INTEGRATION_USER_ID: '0055g00000Cfg01' }));
     expect(await configured.integrationUserId()).toBe('0055g00000Cfg01AAB');
-  });
-
-  test("an Outbound Message's session acts as its sender", async () => {
-    const counter = new ApiCallCounter();
-    const conn = sessionConnection(sf.issueSession(), `${sf.url}/services/Soap/u/62.0/00D5g00000TESTa`, '62.0', counter);
-    expect((await conn.query('SELECT Id FROM Contact')).done).toBe(true);
-    expect(counter.count).toBe(1);
   });
 });

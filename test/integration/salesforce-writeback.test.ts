@@ -7,8 +7,6 @@ import { FakeSalesforce } from '../helpers/fake-salesforce.js';
 import { inboxRows } from '../helpers/rows.js';
 import { fakeSalesforceEnv, ORG_18, startTestService, type TestService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { buildOutboundMessage, fakeId } from '../helpers/outbound-builder.js';
-import request from 'supertest';
 
 /** Writes one field back per event, so the tests control exactly what goes to Salesforce. */
 const stamp = defineHandler({
@@ -21,20 +19,6 @@ const stamp = defineHandler({
   },
 });
 
-/** Reads as the user who sent the Outbound Message, with the session it carried. */
-const asSender: { deliveryId: string; ok: boolean }[] = [];
-const sender = defineHandler({
-  name: 'as-sender',
-  match: { flow: 'sender' },
-  actAsSender: true,
-  async handle(events, ctx) {
-    for (const e of events) {
-      const conn = ctx.senderConnection(e);
-      asSender.push({ deliveryId: e.deliveryId, ok: conn ? (await conn.query('SELECT Id FROM Contact')).done : false });
-    }
-  },
-});
-
 let db: TestDatabase;
 let sf: FakeSalesforce;
 let service: TestService;
@@ -44,7 +28,7 @@ beforeAll(async () => {
   sf = await new FakeSalesforce().start();
   service = await startTestService(db, {
     env: { WEBHOOK_SECRETS: SECRET_A, ...fakeSalesforceEnv(sf.url) },
-    handlers: [mirrorHandler, contactMatchHandler, stamp, sender],
+    handlers: [mirrorHandler, contactMatchHandler, stamp],
   });
 });
 afterAll(async () => {
@@ -128,30 +112,6 @@ describe('the contact-match example', () => {
     await sendApex(service.url, 'contacts', callout([same]), { id: 'msg_same' }).expect(202);
     await waitFor('settled', async () => (await inboxRows(db.pool)).find((r) => r.delivery_id.startsWith('msg_same:'))?.status === 'done');
     expect((await writes('contact-match')).length).toBe(before);
-  });
-});
-
-describe('acting as the sender of an Outbound Message', () => {
-  test('a handler that asks for it gets a connection from the SessionId, which is deleted when the job ends', async () => {
-    const session = sf.issueSession();
-    const xml = buildOutboundMessage({
-      orgId: ORG_18,
-      sessionId: session,
-      partnerUrl: `${sf.url}/services/Soap/u/62.0/00D5g00000TESTa`,
-      notifications: [{ id: fakeId('04l', 900), sobjectType: 'Contact', fields: { Id: fakeId('003', 900) } }],
-    });
-    await request(service.url).post('/outbound/sender').set('Content-Type', 'text/xml').send(Buffer.from(xml)).expect(200);
-    await waitFor('the handler ran', async () => asSender.find((a) => a.deliveryId === fakeId('04l', 900)));
-    expect(asSender).toEqual([{ deliveryId: fakeId('04l', 900), ok: true }]);
-    await waitFor('the session deleted', async () => Number((await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM forcehook.sessions')).rows[0]?.n) === 0);
-    const stored = await db.pool.query("SELECT row_to_json(i)::text AS t FROM forcehook.inbox i");
-    for (const row of stored.rows as { t: string }[]) expect(row.t).not.toContain(session);
-  });
-
-  test('a message for handlers that do not act as the sender keeps no session', async () => {
-    const xml = buildOutboundMessage({ orgId: ORG_18, sessionId: sf.issueSession(), notifications: [{ id: fakeId('04l', 901), sobjectType: 'Account', fields: { Id: fakeId('001', 901) } }] });
-    await request(service.url).post('/outbound/accounts').set('Content-Type', 'text/xml').send(Buffer.from(xml)).expect(200);
-    expect(Number((await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM forcehook.sessions')).rows[0]?.n)).toBe(0);
   });
 });
 

@@ -35,7 +35,7 @@ function subscriber(faults: { connection?: number; ingest?: number } = {}): Stre
       db: service.pool,
       connection: () => (connectionFaults-- > 0 ? Promise.reject(new Error('Salesforce unreachable')) : connector.connection()),
       orgId: () => connector.orgId(),
-      ingest: (events, options) => (ingestFaults-- > 0 ? Promise.reject(new Error('database unavailable')) : realIngest(events, options)),
+      ingest: (events) => (ingestFaults-- > 0 ? Promise.reject(new Error('database unavailable')) : realIngest(events)),
       log: createLogger('silent'),
       reconcile: async (sobjectType, flow) => void reconciled.push(`${sobjectType} -> ${flow}`),
     },

@@ -7,10 +7,12 @@ const ENVELOPE = (body: string): string =>
   `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`;
 
 describe('parseOutboundMessage', () => {
-  test('two Contacts with a session, org id and modstamps', () => {
+  test('two Contacts, org id and modstamps; the SessionId of an old capture is dropped unread', () => {
     const message = parseOutboundMessage(fixture('outbound/contacts-two.xml'));
     expect(message.organizationId).toBe('00D5g00000TESTaEAP');
-    expect(message.sessionId).toMatch(/^00D5g00000TESTa!/);
+    expect(fixture('outbound/contacts-two.xml').toString()).toContain('<SessionId>00D5g00000TESTa!');
+    expect(JSON.stringify(message)).not.toContain('00D5g00000TESTa!');
+    expect(message.actionId).toBe('04k5g000000FhkXAAS');
     expect(message.partnerUrl).toBe('https://forcehook-test.my.salesforce.com/services/Soap/u/62.0/00D5g00000TESTa');
     expect(message.notifications.map((n) => n.id)).toEqual(['04l5g00000Ab1CdAAJ', '04l5g00000Ab1CeAAJ']);
     expect(message.notifications[0]).toEqual({
@@ -46,8 +48,18 @@ describe('parseOutboundMessage', () => {
 
   test('single-line body whose sObject carries only its Id', () => {
     const message = parseOutboundMessage(fixture('outbound/account-id-only-single-line.xml'));
-    expect(message.sessionId).toBeNull();
     expect(message.notifications).toEqual([{ id: '04l5g00000Ab1Cg', sobjectType: 'Account', fields: { Id: '0015g00000Acc01' } }]);
+  });
+
+  test('lenient with what forcehook does not need: any ActionId, nil or missing URLs', () => {
+    const notification = '<Notification><Id>04l5g00000Ab1Cg</Id><sObject xsi:type="sf:Account"><sf:Id>0015g00000Acc01</sf:Id></sObject></Notification>';
+    const xsi = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
+    for (const actionId of ['<ActionId>replayed-by-a-test-tool</ActionId>', '<ActionId/>', '<ActionId xsi:nil="true"/>', '']) {
+      const message = parseOutboundMessage(Buffer.from(ENVELOPE(`<notifications ${xsi}><OrganizationId>00D5g00000TESTa</OrganizationId>${actionId}<EnterpriseUrl xsi:nil="true"/>${notification}</notifications>`)));
+      expect(message.notifications).toHaveLength(1);
+      expect(message.enterpriseUrl).toBeNull();
+      expect(message.partnerUrl).toBeNull();
+    }
   });
 
   test('events: 18-character org and record ids, modstamp from SystemModstamp else LastModifiedDate', () => {

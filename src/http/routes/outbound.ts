@@ -29,8 +29,7 @@ export function outboundRoute(deps: OutboundRouteDeps) {
       const message = parseOutboundMessage(body);
       verifyOrgAllowed(deps.allowedOrgPrefixes, message.organizationId);
       const events = outboundEvents(message, flow, now());
-      const session = message.sessionId && message.partnerUrl ? { sessionId: message.sessionId, partnerUrl: message.partnerUrl } : null;
-      const result = await deps.ingest(events, { session });
+      const result = await deps.ingest(events);
       res.locals['ingest'] = result;
       deps.log.debug({ flow, orgId: events[0]?.orgId, ...result }, 'outbound message stored');
       res.status(200).type('text/xml; charset=utf-8').send(SOAP_ACK);
