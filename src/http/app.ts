@@ -11,7 +11,7 @@ import { healthRoute, readyRoute } from './routes/health.js';
 import { outboundRoute } from './routes/outbound.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'allowedOrgPrefixes' | 'outboundToken' | 'outboundFlowTokens' | 'maxBodyBytes' | 'webhookSecrets'>;
+  config: Pick<Config, 'allowedOrgPrefixes' | 'outboundToken' | 'outboundFlowTokens' | 'outboundTokenRequired' | 'maxBodyBytes' | 'webhookSecrets'>;
   log: Logger;
   ingest: Ingest;
   checkDatabase: () => Promise<void>;
@@ -45,7 +45,7 @@ export function createApp(deps: AppDeps): express.Express {
       ingest: deps.ingest,
       log: deps.log,
       allowedOrgPrefixes: deps.config.allowedOrgPrefixes,
-      tokens: { token: deps.config.outboundToken, flowTokens: deps.config.outboundFlowTokens },
+      tokens: { token: deps.config.outboundToken, flowTokens: deps.config.outboundFlowTokens, required: deps.config.outboundTokenRequired },
       maxBodyBytes: deps.config.maxBodyBytes,
       ...(deps.now ? { now: deps.now } : {}),
     }),
