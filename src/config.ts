@@ -19,25 +19,58 @@ const orgIds = z
     'each org id must be a 15- or 18-character Salesforce id such as 00D5g000004abcd',
   );
 
+/**
+ * Outbound Messages carry no session since February 2026: the URL token is the only proof of
+ * sender, so it must be long and random, not a word. (Messages never quote the value.)
+ */
+export const MIN_TOKEN_LENGTH = 24;
+
+/** Long enough, no spaces, and not one character repeated: what a generated secret looks like. */
+function isStrongSecret(value: string, minLength: number): boolean {
+  return value.length >= minLength && !/\s/.test(value) && new Set(value).size >= 8;
+}
+
+const TOKEN_ADVICE = `use at least ${MIN_TOKEN_LENGTH} random characters without spaces (make one with \`openssl rand -hex 24\`)`;
+
+const outboundToken = z.string().refine((t) => isStrongSecret(t, MIN_TOKEN_LENGTH), TOKEN_ADVICE);
+
 const flowTokens = z
   .string()
   .transform((raw, ctx) => {
     const tokens: Record<string, string> = {};
     for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
       const eq = pair.indexOf('=');
-      if (eq <= 0 || eq === pair.length - 1) {
+      const [flow, token] = [pair.slice(0, eq), pair.slice(eq + 1)];
+      if (eq <= 0 || !FLOW_PATTERN.test(flow)) {
         ctx.addIssue({ code: 'custom', message: 'use flow=token pairs separated by commas' });
         return z.NEVER;
       }
-      tokens[pair.slice(0, eq)] = pair.slice(eq + 1);
+      if (!isStrongSecret(token, MIN_TOKEN_LENGTH)) {
+        ctx.addIssue({ code: 'custom', message: `the token of flow ${flow}: ${TOKEN_ADVICE}` });
+        return z.NEVER;
+      }
+      tokens[flow] = token;
     }
     return tokens;
   });
 
+/** Standard Webhooks keys are 24 to 64 random bytes; fewer is guessable. */
+export const MIN_WEBHOOK_KEY_BYTES = 24;
+
 const secretList = z
   .string()
   .transform((raw) => raw.split(/[\s,]+/).filter(Boolean))
-  .refine((list) => list.every((s) => /^whsec_[A-Za-z0-9+/=]{16,}$/.test(s)), 'each secret must look like whsec_<base64> (make one with `forcehook secret new`)');
+  .refine((list) => list.every((s) => /^whsec_[A-Za-z0-9+/=]+$/.test(s)), 'each secret must look like whsec_<base64> (make one with `forcehook secret new`)')
+  .refine(
+    (list) => list.every((s) => Buffer.from(s.slice('whsec_'.length), 'base64').length >= MIN_WEBHOOK_KEY_BYTES),
+    `each secret's key must decode to at least ${MIN_WEBHOOK_KEY_BYTES} bytes (make one with \`forcehook secret new\`)`,
+  );
+
+/** `*` or a list of flows. */
+const flowList = z
+  .string()
+  .transform((raw) => raw.split(',').map((s) => s.trim()).filter(Boolean))
+  .refine((flows) => flows.every((f) => f === '*' || FLOW_PATTERN.test(f)), 'list flow names separated by commas, or * for every flow');
 
 function wholeNumber(what: string, min: number, max: number) {
   const message = `must be ${what}`;
@@ -72,15 +105,26 @@ const EnvSchema = z.object({
   DATABASE_POOL_MAX: wholeNumber('a whole number from 2 to 200', 2, 200).default(10),
   FORCEHOOK_DATA_DIR: z.string().min(1).default('.forcehook'),
   SALESFORCE_ORG_IDS: orgIds.optional(),
-  OUTBOUND_TOKEN: z.string().min(16, 'use at least 16 characters (try `openssl rand -hex 24`)').optional(),
+  OUTBOUND_TOKEN: outboundToken.optional(),
   OUTBOUND_FLOW_TOKENS: flowTokens.optional(),
+  /** Outbound flows whose notified records are read back from the org before handlers run. */
+  OUTBOUND_VERIFY_BY_FETCH: flowList.optional(),
   WEBHOOK_SECRETS: secretList.optional(),
   MAX_BODY_BYTES: wholeNumber('a byte count from 1024 to 104857600', 1024, 100 * 1024 * 1024).default(5 * 1024 * 1024),
+  /** Bytes all request bodies being received may hold together; beyond it a request gets 503. Default: 10 x MAX_BODY_BYTES. */
+  MAX_INFLIGHT_BODY_BYTES: wholeNumber('a byte count from 1024 to 2147483648', 1024, 2 * 1024 * 1024 * 1024).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** sObjects to reconcile on a schedule, each with its flow: `Contact=contacts,Account=accounts`. */
   RECONCILE: flowPairs(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'use SObject=flow pairs separated by commas, e.g. Contact=contacts').optional(),
   /** Streaming channels to subscribe to, each with its flow: `/data/ContactChangeEvent=contacts,/event/Order__e=orders`. */
   STREAM_CHANNELS: flowPairs(/^\/(?:data|event)\/[A-Za-z0-9_]+$/, 'use channel=flow pairs, e.g. /data/ContactChangeEvent=contacts,/event/Order__e=orders').optional(),
+  /** How the worker subscribes to STREAM_CHANNELS: the gRPC Pub/Sub API (what Salesforce recommends) or CometD. */
+  STREAM_TRANSPORT: z.enum(['pubsub', 'cometd'], { error: 'must be pubsub (the Pub/Sub API, recommended) or cometd (Streaming API)' }).default('pubsub'),
+  PUBSUB_ENDPOINT: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port, e.g. api.pubsub.salesforce.com:7443').default('api.pubsub.salesforce.com:7443'),
+  /** Salesforce sends a keepalive within 270 s: a stream silent for longer is subscribed again. */
+  PUBSUB_KEEPALIVE_TIMEOUT_SECONDS: wholeNumber('a number of seconds from 1 to 3600', 1, 3_600).default(330),
+  /** Events asked for at a time; more only after these are stored (Salesforce allows 100). */
+  PUBSUB_BATCH_SIZE: wholeNumber('a whole number from 1 to 100', 1, 100).default(100),
   /** Finished inbox rows are kept this long: they are the dedupe memory and the audit trail. */
   INBOX_RETENTION_DAYS: wholeNumber('a number of days from 2 to 3650', 2, 3_650).default(30),
   /** When reconciliation runs (cron, UTC). */
@@ -89,7 +133,7 @@ const EnvSchema = z.object({
   QUEUE_SUPERVISE_SECONDS: wholeNumber('a number of seconds from 1 to 3600', 1, 3_600).default(60),
   /** A request (body included) must arrive within this; a trickled body is cut off. */
   REQUEST_TIMEOUT_MS: wholeNumber('a number of milliseconds from 1000 to 120000', 1_000, 120_000).default(30_000),
-  ADMIN_PASSWORD: z.string().min(12, 'use at least 12 characters (try `openssl rand -hex 16`)').optional(),
+  ADMIN_PASSWORD: z.string().refine((p) => isStrongSecret(p, 16), 'use at least 16 characters without spaces, not one repeated (try `openssl rand -hex 16`)').optional(),
   SALESFORCE_LOGIN_URL: z.url({ protocol: /^https?$/, error: 'must be a URL such as https://login.salesforce.com or https://test.salesforce.com' }).default('https://login.salesforce.com'),
   SALESFORCE_INSTANCE_URL: z.url({ protocol: /^https?$/, error: 'must be a URL such as https://yourdomain.my.salesforce.com' }).optional(),
   SALESFORCE_CLIENT_ID: z.string().optional(),
@@ -120,9 +164,18 @@ export interface Config {
   allowedOrgPrefixes: ReadonlySet<string> | null;
   outboundToken: string | undefined;
   outboundFlowTokens: Readonly<Record<string, string>>;
+  /**
+   * Every Outbound Message must carry a token (true with DATABASE_URL): a flow without one of its
+   * own, when there is no OUTBOUND_TOKEN, is refused.
+   */
+  outboundTokenRequired: boolean;
+  /** Flows read back from the org before handlers run; `'*'` for all. */
+  outboundVerifyByFetch: readonly string[] | '*';
   /** Verification keys for Apex callouts; the first one signs `forcehook send-test`. */
   webhookSecrets: readonly string[];
   maxBodyBytes: number;
+  /** What all bodies in flight may hold together; at least maxBodyBytes. */
+  maxInflightBodyBytes: number;
   requestTimeoutMs: number;
   queueSuperviseSeconds: number;
   /** Scheduled reconciliation: which sObjects, into which flows, and when. */
@@ -130,6 +183,10 @@ export interface Config {
   inboxRetentionDays: number;
   /** Change Data Capture / Platform Event channels the worker subscribes to. */
   streamChannels: readonly { channel: string; flow: string }[];
+  /** How streamChannels are subscribed: the Pub/Sub API (default) or CometD. */
+  streamTransport: 'pubsub' | 'cometd';
+  /** Pub/Sub API endpoint (host:port), keepalive watchdog and batch size. */
+  pubsub: { endpoint: string; keepaliveTimeoutMs: number; batchSize: number };
   logLevel: Env['LOG_LEVEL'];
   /** Turns on /admin (and protects /metrics) with HTTP Basic auth; off when unset. */
   adminPassword: string | undefined;
@@ -140,7 +197,9 @@ export interface Config {
 export type SalesforceAuth =
   | { kind: 'jwt'; clientId: string; username: string; privateKey: string }
   | { kind: 'refresh-token'; clientId: string; clientSecret: string | undefined; refreshToken: string; instanceUrl: string }
-  | { kind: 'password'; username: string; password: string; clientId: string | undefined; clientSecret: string | undefined };
+  | { kind: 'password'; username: string; password: string; clientId: string | undefined; clientSecret: string | undefined }
+  /** OAuth 2.0 client credentials: the app runs as its configured "Run As" user; no user secret kept. */
+  | { kind: 'client-credentials'; clientId: string; clientSecret: string };
 
 export interface SalesforceConfig {
   auth: SalesforceAuth;
@@ -170,6 +229,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (orgs.includes('*') && e.DATABASE_URL) {
     throw new ConfigError('SALESFORCE_ORG_IDS: "*" (any org) is only allowed on the local embedded database; list your org ids');
   }
+  const maxInflightBodyBytes = e.MAX_INFLIGHT_BODY_BYTES ?? 10 * e.MAX_BODY_BYTES;
+  if (maxInflightBodyBytes < e.MAX_BODY_BYTES) {
+    throw new ConfigError(`MAX_INFLIGHT_BODY_BYTES: must be at least MAX_BODY_BYTES (${e.MAX_BODY_BYTES}), or a body of the largest allowed size is never accepted`);
+  }
+  if (e.DATABASE_URL && !e.OUTBOUND_TOKEN && !e.OUTBOUND_FLOW_TOKENS) {
+    throw new ConfigError(
+      `OUTBOUND_TOKEN: required with DATABASE_URL, since Outbound Messages carry no session to check: set it (or OUTBOUND_FLOW_TOKENS) to ${MIN_TOKEN_LENGTH}+ random characters and put ?token=<it> in each endpoint URL`,
+    );
+  }
+  const salesforce = salesforceConfig(e);
+  const verifyFlows = e.OUTBOUND_VERIFY_BY_FETCH ?? [];
+  if (verifyFlows.length > 0 && !salesforce) {
+    throw new ConfigError('OUTBOUND_VERIFY_BY_FETCH: needs Salesforce credentials (SALESFORCE_*) to read the notified records back from the org');
+  }
   return {
     port: e.PORT,
     database: e.DATABASE_URL
@@ -178,20 +251,28 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     allowedOrgPrefixes: orgs.includes('*') ? null : new Set(orgs.map((id) => id.slice(0, 15))),
     outboundToken: e.OUTBOUND_TOKEN,
     outboundFlowTokens: e.OUTBOUND_FLOW_TOKENS ?? {},
+    outboundTokenRequired: e.DATABASE_URL !== undefined,
+    outboundVerifyByFetch: verifyFlows.includes('*') ? '*' : verifyFlows,
     webhookSecrets: e.WEBHOOK_SECRETS ?? [],
     maxBodyBytes: e.MAX_BODY_BYTES,
+    maxInflightBodyBytes,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     queueSuperviseSeconds: e.QUEUE_SUPERVISE_SECONDS,
     reconcile: { targets: (e.RECONCILE ?? []).map((p) => ({ sobjectType: p.name, flow: p.flow })), cron: e.RECONCILE_CRON },
     inboxRetentionDays: e.INBOX_RETENTION_DAYS,
     streamChannels: (e.STREAM_CHANNELS ?? []).map((p) => ({ channel: p.name, flow: p.flow })),
+    streamTransport: e.STREAM_TRANSPORT,
+    pubsub: { endpoint: e.PUBSUB_ENDPOINT, keepaliveTimeoutMs: e.PUBSUB_KEEPALIVE_TIMEOUT_SECONDS * 1_000, batchSize: e.PUBSUB_BATCH_SIZE },
     logLevel: e.LOG_LEVEL,
     adminPassword: e.ADMIN_PASSWORD,
-    salesforce: salesforceConfig(e),
+    salesforce,
   };
 }
 
-/** Which OAuth flow the variables describe: JWT bearer, refresh token, or username + password. */
+/**
+ * Which OAuth flow the variables describe: JWT bearer, refresh token, username + password, or
+ * (client id and secret alone) client credentials, Salesforce's recommended server-to-server flow.
+ */
 function salesforceConfig(e: Env): SalesforceConfig | null {
   const need = (name: keyof Env, why: string): string => {
     const value = e[name];
@@ -223,6 +304,12 @@ function salesforceConfig(e: Env): SalesforceConfig | null {
       clientId: e.SALESFORCE_CLIENT_ID,
       clientSecret: e.SALESFORCE_CLIENT_SECRET,
     };
+  } else if (e.SALESFORCE_CLIENT_ID && e.SALESFORCE_CLIENT_SECRET) {
+    // The client credentials flow is served only by the org's own My Domain, not login.salesforce.com.
+    if (/^https:\/\/(login|test)\.salesforce\.com\/?$/.test(e.SALESFORCE_LOGIN_URL)) {
+      throw new ConfigError('SALESFORCE_LOGIN_URL: the client credentials flow needs your My Domain URL (https://<domain>.my.salesforce.com), not login/test.salesforce.com');
+    }
+    auth = { kind: 'client-credentials', clientId: e.SALESFORCE_CLIENT_ID, clientSecret: e.SALESFORCE_CLIENT_SECRET };
   } else {
     return null;
   }

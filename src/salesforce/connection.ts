@@ -24,8 +24,9 @@ interface Token {
 }
 
 /**
- * Opens and keeps the connection forcehook calls Salesforce with, from configuration: JWT bearer
- * (recommended), refresh token, or username + password + security token. An expired session is
+ * Opens and keeps the connection forcehook calls Salesforce with, from configuration: client
+ * credentials or JWT bearer (server-to-server, recommended), refresh token, or username + password
+ * + security token (being retired by Salesforce). An expired session is
  * renewed once by jsforce (refresh function / refresh token) and the call retried.
  */
 export class SalesforceConnector {
@@ -53,6 +54,15 @@ export class SalesforceConnector {
     return this.current;
   }
 
+
+  /**
+   * Logs in again and returns the new connection, for a caller whose session was refused outside
+   * jsforce (the Pub/Sub API answers UNAUTHENTICATED; jsforce renews only on its own 401s).
+   */
+  renew(): Promise<Connection> {
+    this.current = undefined;
+    return this.connection();
+  }
 
   /** The user forcehook acts as: configured, or asked once of /services/oauth2/userinfo. */
   async integrationUserId(): Promise<string | undefined> {
@@ -133,6 +143,10 @@ export class SalesforceConnector {
       case 'password':
         // With a client id this is the OAuth 2.0 username-password flow; without one, SOAP login().
         await conn.login(auth.username, auth.password);
+        break;
+      case 'client-credentials':
+        // The External Client App (or connected app) runs as its "Run As" user; renewal asks again.
+        await conn.authorize({ grant_type: 'client_credentials' });
         break;
     }
     return { accessToken: conn.accessToken ?? '', instanceUrl: conn.instanceUrl, id: undefined };

@@ -10,7 +10,7 @@ import { createLogger } from '../../src/log.js';
 import { signedHeaders } from '../../src/verification/standard-webhooks.js';
 import { SECRET_A } from '../helpers/apex-callout.js';
 import { runCli, type CliProcess } from '../helpers/cli-process.js';
-import { ORG_15, ORG_18 } from '../helpers/service.js';
+import { OUTBOUND_TOKEN, ORG_15, ORG_18 } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
@@ -68,6 +68,7 @@ beforeAll(async () => {
     DATABASE_POOL_MAX: '8',
     PORT: '0',
     SALESFORCE_ORG_IDS: ORG_15,
+    OUTBOUND_TOKEN,
     WEBHOOK_SECRETS: SECRET_A,
     FORCEHOOK_HANDLERS: writeEffectsHandler(),
     QUEUE_SUPERVISE_SECONDS: '1',

@@ -238,6 +238,11 @@ export class FakeSalesforce {
       if (params['password'] !== 'secret-passwordTOKEN') return [400, { error: 'invalid_grant', error_description: 'authentication failure' }];
     } else if (grant === 'refresh_token') {
       if (!this.refreshTokens.has(params['refresh_token'] ?? '')) return [400, { error: 'invalid_grant', error_description: 'expired access/refresh token' }];
+    } else if (grant === 'client_credentials') {
+      // Salesforce answers this flow only for an app with a "Run As" user and its own secret.
+      if (params['client_id'] !== 'fake-consumer-key' || params['client_secret'] !== 'fake-consumer-secret') {
+        return [400, { error: 'invalid_client', error_description: 'invalid client credentials' }];
+      }
     } else if (grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
       if (!this.validJwt(params['assertion'] ?? '')) return [400, { error: 'invalid_grant', error_description: 'invalid assertion' }];
     } else {

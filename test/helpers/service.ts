@@ -12,6 +12,14 @@ export const ORG_15 = '00D5g00000TESTa';
 export const ORG_18 = toId18(ORG_15);
 export const STRANGER_ORG = '00D5g00000OTHER';
 
+/** The URL token test services require (a real database requires one); fake, like every test secret. */
+export const OUTBOUND_TOKEN = 'fake-outbound-token-for-tests-0123456789';
+
+/** The path Salesforce posts a flow's Outbound Messages to, token included. */
+export function outboundPath(flow: string, token = OUTBOUND_TOKEN): string {
+  return `/outbound/${flow}?token=${token}`;
+}
+
 export interface TestService extends Running {
   url: string;
 }
@@ -32,7 +40,7 @@ export function fakeSalesforceEnv(url: string, extra: Record<string, string> = {
 
 /** A connector to a fake org, as the worker builds one (password flow), for tests that drive parts directly. */
 export function fakeConnector(url: string, extra: Record<string, string> = {}): SalesforceConnector {
-  const config = loadConfig({ DATABASE_URL: 'postgres://unused/db', SALESFORCE_ORG_IDS: ORG_15, ...fakeSalesforceEnv(url, extra) });
+  const config = loadConfig({ DATABASE_URL: 'postgres://unused/db', SALESFORCE_ORG_IDS: ORG_15, OUTBOUND_TOKEN, ...fakeSalesforceEnv(url, extra) });
   return new SalesforceConnector(config.salesforce!, new ApiCallCounter(), createLogger('silent'));
 }
 
@@ -49,6 +57,7 @@ export async function startTestService(
       DATABASE_SSL: 'off',
       PORT: '0',
       SALESFORCE_ORG_IDS: ORG_15,
+      OUTBOUND_TOKEN,
       LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
       ...options.env,
     },

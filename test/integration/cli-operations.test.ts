@@ -6,7 +6,7 @@ import { runCli, type CliProcess } from '../helpers/cli-process.js';
 import { apexContact, SECRET_A, sendApex } from '../helpers/apex-callout.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { inboxRows } from '../helpers/rows.js';
-import { ORG_15, ORG_18 } from '../helpers/service.js';
+import { OUTBOUND_TOKEN, ORG_15, ORG_18 } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SLOW = 90_000;
@@ -54,7 +54,7 @@ describe('operating forcehook from the command line (real processes)', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     dir = mkdtempSync(join(tmpdir(), 'forcehook-cli-'));
-    env = { DATABASE_URL: db.url, DATABASE_SSL: 'off', PORT: '0', SALESFORCE_ORG_IDS: ORG_15, WEBHOOK_SECRETS: SECRET_A, FORCEHOOK_HANDLERS: writeHandlerModule(dir), LOG_LEVEL: 'info' };
+    env = { DATABASE_URL: db.url, DATABASE_SSL: 'off', PORT: '0', SALESFORCE_ORG_IDS: ORG_15, OUTBOUND_TOKEN, WEBHOOK_SECRETS: SECRET_A, FORCEHOOK_HANDLERS: writeHandlerModule(dir), LOG_LEVEL: 'info' };
   });
   afterEach(() => {
     if (server?.child.exitCode === null) server.child.kill('SIGKILL');

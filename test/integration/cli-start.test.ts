@@ -6,7 +6,7 @@ import { runCli, type CliProcess } from '../helpers/cli-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { fixture } from '../helpers/fixtures.js';
 import { recordRows } from '../helpers/rows.js';
-import { ORG_15 } from '../helpers/service.js';
+import { OUTBOUND_TOKEN, outboundPath, ORG_15 } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SLOW = 90_000;
@@ -32,11 +32,11 @@ describe('forcehook start (a real process)', () => {
   });
 
   test('with DATABASE_URL: stores and mirrors a message, then stops cleanly on SIGTERM', async () => {
-    cli = runCli(['start'], { DATABASE_URL: db.url, DATABASE_SSL: 'off', PORT: '0', SALESFORCE_ORG_IDS: ORG_15, LOG_LEVEL: 'info' });
+    cli = runCli(['start'], { DATABASE_URL: db.url, DATABASE_SSL: 'off', PORT: '0', SALESFORCE_ORG_IDS: ORG_15, OUTBOUND_TOKEN, LOG_LEVEL: 'info' });
     const port = await within(20_000, cli.port, 'start-up');
     const url = `http://127.0.0.1:${port}`;
     await request(url).get('/readyz').expect(200);
-    const res = await request(url).post('/outbound/contacts?token=not-needed').set('Content-Type', 'text/xml').send(fixture('outbound/contacts-two.xml'));
+    const res = await request(url).post(outboundPath('contacts')).set('Content-Type', 'text/xml').send(fixture('outbound/contacts-two.xml'));
     expect(res.text).toContain('<Ack>true</Ack>');
     await waitFor('two mirrored records', async () => (await recordRows(db.pool)).length === 2);
     cli.child.kill('SIGTERM');

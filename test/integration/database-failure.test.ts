@@ -3,7 +3,7 @@ import request from 'supertest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { buildOutboundMessage, fakeId } from '../helpers/outbound-builder.js';
 import { countRows } from '../helpers/rows.js';
-import { ORG_15, startTestService, type TestService } from '../helpers/service.js';
+import { outboundPath, ORG_15, startTestService, type TestService } from '../helpers/service.js';
 import { createApp } from '../../src/http/app.js';
 import { createIngest } from '../../src/queue/ingest.js';
 import { HandlerRegistry } from '../../src/handlers/registry.js';
@@ -19,7 +19,7 @@ const body = (n: number) =>
   );
 
 function post(target: Parameters<typeof request>[0], flow: string, payload: Buffer) {
-  return request(target).post(`/outbound/${flow}`).set('Content-Type', 'text/xml').send(payload);
+  return request(target).post(outboundPath(flow)).set('Content-Type', 'text/xml').send(payload);
 }
 
 let db: TestDatabase;
@@ -60,7 +60,7 @@ describe('when the database is in trouble', () => {
     // A handler whose queue was never created: pg-boss refuses the jobs after the inbox insert.
     const ghost = defineHandler({ name: 'ghost', match: {}, handle: async () => undefined });
     const app = createApp({
-      config: { allowedOrgPrefixes: new Set([ORG_15]), outboundToken: undefined, outboundFlowTokens: {}, maxBodyBytes: 1e6, webhookSecrets: [] },
+      config: { allowedOrgPrefixes: new Set([ORG_15]), outboundToken: undefined, outboundFlowTokens: {}, outboundTokenRequired: false, maxBodyBytes: 1e6, webhookSecrets: [] },
       log: createLogger('silent'),
       ingest: createIngest({ pool: service.pool, boss: service.boss, registry: new HandlerRegistry([ghost]) }),
       checkDatabase: async () => undefined,
@@ -75,7 +75,7 @@ describe('when the database is in trouble', () => {
     const deadPool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
     deadPool.on('error', () => undefined);
     const app = createApp({
-      config: { allowedOrgPrefixes: new Set([ORG_15]), outboundToken: undefined, outboundFlowTokens: {}, maxBodyBytes: 1e6, webhookSecrets: [] },
+      config: { allowedOrgPrefixes: new Set([ORG_15]), outboundToken: undefined, outboundFlowTokens: {}, outboundTokenRequired: false, maxBodyBytes: 1e6, webhookSecrets: [] },
       log: createLogger('silent'),
       ingest: createIngest({ pool: deadPool, boss: service.boss, registry: new HandlerRegistry([]) }),
       checkDatabase: async () => void (await deadPool.query('SELECT 1')),

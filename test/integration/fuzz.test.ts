@@ -7,7 +7,7 @@ import { apexContact, SECRET_A } from '../helpers/apex-callout.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { buildOutboundMessage, fakeId } from '../helpers/outbound-builder.js';
 import { countRows } from '../helpers/rows.js';
-import { ORG_15, ORG_18, startTestService, type TestService } from '../helpers/service.js';
+import { outboundPath, ORG_15, ORG_18, startTestService, type TestService } from '../helpers/service.js';
 
 /**
  * Generated and mutated bodies through the real HTTP app and a real database: never a 5xx, never a
@@ -91,7 +91,7 @@ describe('fuzzing the ingress parsers through HTTP', () => {
       fc.asyncProperty(body, async (xml) => {
         const bytes = Buffer.from(xml, 'utf8');
         const before = await countRows(db.pool, 'forcehook.inbox');
-        const reply = await post('/outbound/fuzz', bytes, { 'content-type': 'text/xml; charset=utf-8' });
+        const reply = await post(outboundPath('fuzz'), bytes, { 'content-type': 'text/xml; charset=utf-8' });
         const after = await countRows(db.pool, 'forcehook.inbox');
         expect(reply.status).toBeLessThan(500);
         expect(reply.ms).toBeLessThan(1_000);
@@ -142,12 +142,12 @@ describe('fuzzing the ingress parsers through HTTP', () => {
       ['unclosed everything', Buffer.from('<soapenv:Envelope><soapenv:Body><notifications>'.repeat(1000))],
     ];
     for (const [name, bytes] of cases) {
-      const reply = await post('/outbound/fuzz', bytes, { 'content-type': 'text/xml' });
+      const reply = await post(outboundPath('fuzz'), bytes, { 'content-type': 'text/xml' });
       expect({ name, status: reply.status >= 400 && reply.status < 500, fast: reply.ms < 1_000 }).toEqual({ name, status: true, fast: true });
     }
     expect(await countRows(db.pool, 'forcehook.inbox')).toBe(before);
     // A 900 kB attribute is well-formed XML: accepted, and no slower for it.
-    const attribute = await post('/outbound/fuzz', Buffer.from(soapBase().replace('<Notification>', `<Notification a="${'x'.repeat(900_000)}">`)), { 'content-type': 'text/xml' });
+    const attribute = await post(outboundPath('fuzz'), Buffer.from(soapBase().replace('<Notification>', `<Notification a="${'x'.repeat(900_000)}">`)), { 'content-type': 'text/xml' });
     expect(attribute.status).toBe(200);
     expect(attribute.ms).toBeLessThan(1_000);
     const huge = await post('/apex/fuzz', Buffer.alloc(10 * 1024 * 1024, '['), { 'content-type': 'application/json' });
@@ -164,13 +164,13 @@ describe('fuzzing the ingress parsers through HTTP', () => {
       socket.on('close', () => resolve(answer));
     });
     const body = soapBase();
-    socket.write(`POST /outbound/fuzz HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
+    socket.write(`POST ${outboundPath('fuzz')} HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
     let sent = 0;
     const trickle = setInterval(() => {
       if (sent < body.length && !socket.destroyed) socket.write(body[sent++]!);
     }, 100);
     // Meanwhile the server answers others at once.
-    const other = await post('/outbound/fuzz', soapBase(), { 'content-type': 'text/xml' });
+    const other = await post(outboundPath('fuzz'), soapBase(), { 'content-type': 'text/xml' });
     expect(other.status).toBe(200);
     expect(other.ms).toBeLessThan(1_000);
     const answer = await closed;

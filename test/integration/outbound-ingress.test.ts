@@ -3,7 +3,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { fixture } from '../helpers/fixtures.js';
 import { buildOutboundMessage, fakeId } from '../helpers/outbound-builder.js';
 import { countRows, inboxRows, jobsByQueue } from '../helpers/rows.js';
-import { ORG_15, ORG_18, STRANGER_ORG, startTestService, type TestService } from '../helpers/service.js';
+import { OUTBOUND_TOKEN, ORG_15, ORG_18, STRANGER_ORG, startTestService, type TestService } from '../helpers/service.js';
 
 const ACK =
   /^<\?xml version="1.0" encoding="UTF-8"\?><soapenv:Envelope xmlns:soapenv="http:\/\/schemas.xmlsoap.org\/soap\/envelope\/"><soapenv:Body><notificationsResponse xmlns="http:\/\/soap.sforce.com\/2005\/09\/outbound"><Ack>true<\/Ack><\/notificationsResponse><\/soapenv:Body><\/soapenv:Envelope>$/;
@@ -26,8 +26,10 @@ beforeEach(async () => {
   await db.pool.query('DELETE FROM pgboss.job');
 });
 
+/** Posts with the service's token unless the path brings its own `?token=` (or none, by `?`). */
 function post(path: string, body: string | Buffer, contentType = 'text/xml; charset=utf-8') {
-  return request(service.url).post(path).set('Content-Type', contentType).send(typeof body === 'string' ? Buffer.from(body) : body);
+  const url = path.includes('?') ? path : `${path}?token=${OUTBOUND_TOKEN}`;
+  return request(service.url).post(url).set('Content-Type', contentType).send(typeof body === 'string' ? Buffer.from(body) : body);
 }
 
 function message(count: number, offset = 0): string {
@@ -124,7 +126,7 @@ describe('POST /outbound/:flow', () => {
 
   test('a flow with a token refuses a missing or wrong token and accepts the right one', async () => {
     const body = message(1);
-    const missing = await post('/outbound/secured', body);
+    const missing = await post('/outbound/secured?', body);
     expect(missing.status).toBe(401);
     expect(faultOf(missing.text).faultstring).toContain('TOKEN_INVALID');
     const wrong = await post('/outbound/secured?token=not-the-token-at-all', body);
@@ -133,6 +135,21 @@ describe('POST /outbound/:flow', () => {
     expect(await countRows(db.pool, 'forcehook.inbox')).toBe(0);
     await post(`/outbound/secured?token=${TOKEN}`, body).expect(200);
     expect(await countRows(db.pool, 'forcehook.inbox')).toBe(1);
+  });
+
+  test('on a real database every flow needs a token: without OUTBOUND_TOKEN a flow with none of its own is refused', async () => {
+    expect((await post('/outbound/contacts?', message(1))).status).toBe(401);
+    const strict = await startTestService(db, { worker: false, env: { OUTBOUND_TOKEN: '', OUTBOUND_FLOW_TOKENS: `secured=${TOKEN}` } });
+    try {
+      const res = await request(strict.url).post(`/outbound/contacts?token=${OUTBOUND_TOKEN}`).set('Content-Type', 'text/xml').send(Buffer.from(message(1)));
+      expect(res.status).toBe(403);
+      expect(faultOf(res.text).faultstring).toContain('TOKEN_NOT_CONFIGURED');
+      expect(faultOf(res.text).faultstring).toContain('OUTBOUND_FLOW_TOKENS');
+      expect(await countRows(db.pool, 'forcehook.inbox')).toBe(0);
+      await request(strict.url).post(`/outbound/secured?token=${TOKEN}`).set('Content-Type', 'text/xml').send(Buffer.from(message(1))).expect(200);
+    } finally {
+      await strict.stop();
+    }
   });
 
   test.each([

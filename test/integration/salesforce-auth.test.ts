@@ -5,11 +5,11 @@ import { ApiCallCounter } from '../../src/salesforce/api-calls.js';
 import { SalesforceConnector } from '../../src/salesforce/connection.js';
 import { SalesforceError } from '../../src/salesforce/errors.js';
 import { FakeSalesforce } from '../helpers/fake-salesforce.js';
-import { fakeSalesforceEnv } from '../helpers/service.js';
+import { fakeSalesforceEnv, OUTBOUND_TOKEN } from '../helpers/service.js';
 
 let sf: FakeSalesforce;
 const log = createLogger('silent');
-const base = { DATABASE_URL: 'postgres://localhost/x', SALESFORCE_ORG_IDS: '00D5g00000TESTa' };
+const base = { DATABASE_URL: 'postgres://localhost/x', SALESFORCE_ORG_IDS: '00D5g00000TESTa', OUTBOUND_TOKEN };
 
 beforeAll(async () => {
   sf = await new FakeSalesforce().start();
@@ -61,6 +61,22 @@ describe('connecting to Salesforce', () => {
     const result = await conn.query('SELECT Id FROM Contact');
     expect(result.done).toBe(true);
     expect(tokenGrants().slice(before)).toEqual(['refresh_token', 'refresh_token']);
+  });
+
+  test('client credentials: client id and secret alone, renewed by asking again', async () => {
+    const { connector: c, counter } = connector({ SALESFORCE_LOGIN_URL: sf.url, SALESFORCE_CLIENT_ID: 'fake-consumer-key', SALESFORCE_CLIENT_SECRET: 'fake-consumer-secret' });
+    const before = tokenGrants().length;
+    const conn = await c.connection();
+    await conn.query('SELECT Id FROM Contact');
+    sf.expireSessions();
+    expect((await conn.query('SELECT Id FROM Contact')).done).toBe(true);
+    expect(tokenGrants().slice(before)).toEqual(['client_credentials', 'client_credentials']);
+    expect(counter.count).toBe(2);
+  });
+
+  test('client credentials with a wrong secret fail with a Salesforce error, not a crash', async () => {
+    const { connector: c } = connector({ SALESFORCE_LOGIN_URL: sf.url, SALESFORCE_CLIENT_ID: 'fake-consumer-key', SALESFORCE_CLIENT_SECRET: 'not-the-secret' });
+    await expect(c.connection()).rejects.toBeInstanceOf(SalesforceError);
   });
 
   test('username + password + security token through the OAuth password flow', async () => {

@@ -3,7 +3,7 @@ import { parseOutboundMessage } from '../../src/events/outbound-message.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { sharedOutboundFixtures } from '../helpers/fixtures.js';
 import { inboxRows, recordRows } from '../helpers/rows.js';
-import { startTestService, type TestService } from '../helpers/service.js';
+import { outboundPath, startTestService, type TestService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
@@ -30,7 +30,7 @@ describeIfPresent('replaying ../shared/fixtures/outbound', () => {
 
   test.each(fixtures.map((f) => [f.name, f.body] as const))('%s is acknowledged, stored and mirrored', async (_name, body) => {
     const message = parseOutboundMessage(body);
-    const res = await request(service.url).post('/outbound/replay').set('Content-Type', 'text/xml; charset=utf-8').send(body);
+    const res = await request(service.url).post(outboundPath('replay')).set('Content-Type', 'text/xml; charset=utf-8').send(body);
     expect(res.status).toBe(200);
     expect(res.text).toContain('<Ack>true</Ack>');
     const ids = message.notifications.map((n) => n.id);

@@ -7,7 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { fixture } from '../helpers/fixtures.js';
 import { buildOutboundMessage, fakeId } from '../helpers/outbound-builder.js';
 import { inboxRows, recordRows } from '../helpers/rows.js';
-import { ORG_15, ORG_18, startTestService, type TestService } from '../helpers/service.js';
+import { outboundPath, ORG_15, ORG_18, startTestService, type TestService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** A handler that fails on purpose for records whose LastName says so. */
@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 function post(flow: string, body: string | Buffer) {
-  return request(service.url).post(`/outbound/${flow}`).set('Content-Type', 'text/xml').send(Buffer.from(body));
+  return request(service.url).post(outboundPath(flow)).set('Content-Type', 'text/xml').send(Buffer.from(body));
 }
 
 function contact(n: number, fields: Record<string, string | null>, deliveryOffset = 0) {

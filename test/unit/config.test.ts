@@ -1,7 +1,10 @@
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 
-const base = { DATABASE_URL: 'postgres://u:p@db.example.com:5432/app', SALESFORCE_ORG_IDS: '00D5g00000TESTa' };
+const TOKEN = 'fake-outbound-token-0123456789abcdef';
+const base = { DATABASE_URL: 'postgres://u:p@db.example.com:5432/app', SALESFORCE_ORG_IDS: '00D5g00000TESTa', OUTBOUND_TOKEN: TOKEN };
+/** Client id and secret alone: the client credentials flow. */
+const clientCredentials = { SALESFORCE_CLIENT_ID: 'fake-consumer-key', SALESFORCE_CLIENT_SECRET: 'fake-consumer-secret' };
 
 function messageOf(env: Record<string, string>): string {
   try {
@@ -33,9 +36,19 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL: must be a postgres/],
     [{ SALESFORCE_ORG_IDS: 'not-an-org' }, /^SALESFORCE_ORG_IDS: each org id must be/],
     [{ SALESFORCE_ORG_IDS: '*' }, /^SALESFORCE_ORG_IDS: "\*" \(any org\) is only allowed on the local embedded database/],
-    [{ OUTBOUND_TOKEN: 'short' }, /^OUTBOUND_TOKEN: use at least 16 characters/],
+    [{ OUTBOUND_TOKEN: 'short' }, /^OUTBOUND_TOKEN: use at least 24 random characters/],
+    [{ OUTBOUND_TOKEN: 'a'.repeat(40) }, /^OUTBOUND_TOKEN: use at least 24 random characters/],
+    [{ OUTBOUND_TOKEN: 'twenty four characters with spaces' }, /^OUTBOUND_TOKEN: use at least 24 random characters/],
     [{ OUTBOUND_FLOW_TOKENS: 'contacts' }, /^OUTBOUND_FLOW_TOKENS: use flow=token pairs/],
+    [{ OUTBOUND_FLOW_TOKENS: 'contacts=x' }, /^OUTBOUND_FLOW_TOKENS: the token of flow contacts: use at least 24/],
+    [{ OUTBOUND_FLOW_TOKENS: `../x=${TOKEN}` }, /^OUTBOUND_FLOW_TOKENS: use flow=token pairs/],
+    [{ OUTBOUND_VERIFY_BY_FETCH: 'contacts,no flow' }, /^OUTBOUND_VERIFY_BY_FETCH: list flow names/],
+    [{ OUTBOUND_VERIFY_BY_FETCH: 'contacts' }, /^OUTBOUND_VERIFY_BY_FETCH: needs Salesforce credentials/],
     [{ WEBHOOK_SECRETS: 'hunter2' }, /^WEBHOOK_SECRETS: each secret must look like whsec_/],
+    [{ WEBHOOK_SECRETS: 'whsec_' }, /^WEBHOOK_SECRETS: each secret must look like whsec_/],
+    [{ WEBHOOK_SECRETS: 'whsec_AAECAwQFBgcICQoL' }, /^WEBHOOK_SECRETS: each secret's key must decode to at least 24 bytes/],
+    [{ ADMIN_PASSWORD: ' '.repeat(30) }, /^ADMIN_PASSWORD: use at least 16 characters/],
+    [{ ADMIN_PASSWORD: 'password' }, /^ADMIN_PASSWORD: use at least 16 characters/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
     [{ DATABASE_SSL: 'maybe' }, /^DATABASE_SSL: /],
   ])('%j is refused with one line naming the variable', (override, pattern) => {
@@ -51,6 +64,7 @@ describe('loadConfig', () => {
     [{ SALESFORCE_PASSWORD: 'p' }, /^SALESFORCE_USERNAME: required with SALESFORCE_PASSWORD/],
     [{ SALESFORCE_LOGIN_URL: 'login.salesforce.com' }, /^SALESFORCE_LOGIN_URL: must be a URL/],
     [{ SALESFORCE_API_VERSION: 'v62' }, /^SALESFORCE_API_VERSION: must look like 62.0/],
+    [clientCredentials, /^SALESFORCE_LOGIN_URL: the client credentials flow needs your My Domain URL/],
   ])('Salesforce credentials: %j is refused naming the variable', (override, pattern) => {
     expect(messageOf({ ...base, ...override })).toMatch(pattern);
   });
@@ -69,6 +83,26 @@ describe('loadConfig', () => {
     expect(messageOf({ ...base, STREAM_CHANNELS: '/topic/x=y' })).toMatch(/^STREAM_CHANNELS: use channel=flow pairs/);
   });
 
+  test('client id and secret alone select the client credentials flow, against My Domain', () => {
+    const config = loadConfig({ ...base, ...clientCredentials, SALESFORCE_LOGIN_URL: 'https://acme.my.salesforce.com' });
+    expect(config.salesforce?.auth).toEqual({ kind: 'client-credentials', clientId: 'fake-consumer-key', clientSecret: 'fake-consumer-secret' });
+  });
+
+  test('with a real database Outbound Messages need a token: OUTBOUND_TOKEN or per-flow tokens', () => {
+    const { OUTBOUND_TOKEN: _, ...noToken } = base;
+    expect(messageOf(noToken)).toMatch(/^OUTBOUND_TOKEN: required with DATABASE_URL/);
+    const perFlow = loadConfig({ ...noToken, OUTBOUND_FLOW_TOKENS: `contacts=${TOKEN}` });
+    expect(perFlow).toMatchObject({ outboundToken: undefined, outboundFlowTokens: { contacts: TOKEN }, outboundTokenRequired: true });
+    expect(loadConfig({}).outboundTokenRequired).toBe(false);
+  });
+
+  test('OUTBOUND_VERIFY_BY_FETCH names flows, or * for all', () => {
+    const sf = { ...clientCredentials, SALESFORCE_LOGIN_URL: 'https://acme.my.salesforce.com' };
+    expect(loadConfig({ ...base, ...sf, OUTBOUND_VERIFY_BY_FETCH: 'contacts, leads' }).outboundVerifyByFetch).toEqual(['contacts', 'leads']);
+    expect(loadConfig({ ...base, ...sf, OUTBOUND_VERIFY_BY_FETCH: '*' }).outboundVerifyByFetch).toBe('*');
+    expect(loadConfig(base).outboundVerifyByFetch).toEqual([]);
+  });
+
   test('no Salesforce credentials means no write-back, not an error', () => {
     expect(loadConfig(base).salesforce).toBeNull();
   });
@@ -84,10 +118,11 @@ describe('loadConfig', () => {
   });
 
   test('an empty variable counts as unset', () => {
-    expect(loadConfig({ ...base, PORT: '', OUTBOUND_TOKEN: '' }).port).toBe(3000);
+    expect(loadConfig({ ...base, PORT: '', ADMIN_PASSWORD: '' }).port).toBe(3000);
   });
 
   test('a secret value never appears in the error', () => {
     expect(messageOf({ ...base, WEBHOOK_SECRETS: 'whsec_tooShort hunter2-secret' })).not.toContain('hunter2');
+    expect(messageOf({ ...base, OUTBOUND_FLOW_TOKENS: 'contacts=hunter2' })).not.toContain('hunter2');
   });
 });
