@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InputError } from '../errors.js';
-import { modstampOf } from './modstamp.js';
+import { pushedModstamp } from './modstamp.js';
 import type { FieldValue, SalesforceEvent } from './salesforce-event.js';
 import { isSalesforceId, toId18 } from './salesforce-id.js';
 
@@ -83,7 +83,7 @@ export function apexEvents(callout: ApexCallout, webhookId: string, flow: string
     };
     const previous = callout.operation === 'update' ? previousById.get(recordId) : undefined;
     if (previous) event.previous = withoutAttributes(previous);
-    const modstamp = modstampOf(fields);
+    const modstamp = pushedModstamp(fields, receivedAt, `record ${recordId}: SystemModstamp/LastModifiedDate`);
     if (modstamp) event.modstamp = modstamp;
     events.push(event);
   }

@@ -1,3 +1,4 @@
+import { InputError } from '../errors.js';
 import type { FieldValue } from './salesforce-event.js';
 
 // Salesforce sends `2018-05-04T11:35:40.000Z` in Outbound Messages and Apex JSON.serialize writes
@@ -18,4 +19,21 @@ export function parseSalesforceDatetime(value: unknown): string | undefined {
 /** The timestamp that orders changes to a record: SystemModstamp, else LastModifiedDate. */
 export function modstampOf(fields: Record<string, FieldValue | undefined>): string | undefined {
   return parseSalesforceDatetime(fields['SystemModstamp']) ?? parseSalesforceDatetime(fields['LastModifiedDate']);
+}
+
+/** Clocks differ a little; a change stamped further ahead than this is forged or broken. */
+export const MAX_MODSTAMP_AHEAD_MS = 5 * 60_000;
+
+/**
+ * The modstamp of a pushed record, refused when it is more than five minutes ahead of receipt: the
+ * mirror keeps the newest state, so one forged far-future SystemModstamp would pin a record and
+ * make every real change after it look stale.
+ */
+export function pushedModstamp(fields: Record<string, FieldValue | undefined>, receivedAt: Date, path: string): string | undefined {
+  const modstamp = modstampOf(fields);
+  if (modstamp !== undefined && Date.parse(modstamp) - receivedAt.getTime() > MAX_MODSTAMP_AHEAD_MS) {
+    const message = `is ${modstamp}, more than 5 minutes ahead of the time it was received (${receivedAt.toISOString()}); fix the sender's data or this server's clock`;
+    throw new InputError('MODSTAMP_IN_FUTURE', `${path} ${message}.`, { issues: [{ path, message }] });
+  }
+  return modstamp;
 }

@@ -1,7 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
-import { modstampOf } from './modstamp.js';
+import { pushedModstamp } from './modstamp.js';
 import type { FieldValue, SalesforceEvent } from './salesforce-event.js';
 import { isSalesforceId, toId18 } from './salesforce-id.js';
 
@@ -94,8 +94,8 @@ export function parseOutboundMessage(body: Buffer): OutboundMessage {
 export function outboundEvents(message: OutboundMessage, flow: string, receivedAt: Date): SalesforceEvent[] {
   const orgId = toId18(message.organizationId);
   const at = receivedAt.toISOString();
-  return message.notifications.map((n) => {
-    const modstamp = modstampOf(n.fields);
+  return message.notifications.map((n, i) => {
+    const modstamp = pushedModstamp(n.fields, receivedAt, `Notification.${i}.sObject SystemModstamp/LastModifiedDate`);
     const event: SalesforceEvent = {
       deliveryId: n.id,
       source: 'outbound',

@@ -95,6 +95,16 @@ describe('POST /apex/:flow', () => {
     expect(record).toMatchObject({ deleted: true, last_delivery_id: `msg_del4:${apexContact(4)['Id']}` });
   });
 
+  test('a SystemModstamp more than 5 minutes ahead is refused with 400 and nothing stored; 4 minutes ahead is clock skew', async () => {
+    const before = (await inboxRows(db.pool)).length;
+    const ahead = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+    const forged = callout('update', [apexContact(40, { SystemModstamp: '2026-11-20T10:00:00.000+0000' }), apexContact(41, { SystemModstamp: ahead(60 * 24 * 365) })]);
+    const res = await sendApex(service.url, 'contacts', forged, { id: 'msg_future' }).expect(400);
+    expect(res.body.error.code).toBe('MODSTAMP_IN_FUTURE');
+    expect((await inboxRows(db.pool)).length).toBe(before);
+    await sendApex(service.url, 'contacts', callout('update', [apexContact(42, { SystemModstamp: ahead(4) })]), { id: 'msg_skew' }).expect(202);
+  });
+
   test('both secrets of a rotation are accepted', async () => {
     await sendApex(service.url, 'contacts', callout('insert', [apexContact(5)]), { secret: SECRET_A }).expect(202);
     await sendApex(service.url, 'contacts', callout('insert', [apexContact(6)]), { secret: SECRET_B }).expect(202);

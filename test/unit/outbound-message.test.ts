@@ -83,6 +83,15 @@ describe('parseOutboundMessage', () => {
     expect(account?.modstamp).toBeUndefined();
   });
 
+  test('a modstamp more than 5 minutes ahead of receipt is refused: it would pin the mirrored record', () => {
+    const at = new Date('2026-11-24T00:00:00Z');
+    const message = (stamp: string) =>
+      parseOutboundMessage(Buffer.from(buildOutboundMessage({ orgId: '00D5g00000TESTa', notifications: [{ id: fakeId('04l', 1), sobjectType: 'Contact', fields: { Id: fakeId('003', 1), SystemModstamp: stamp } }] })));
+    expect(codeOf(() => outboundEvents(message('2099-01-01T00:00:00.000Z'), 'contacts', at))).toBe('MODSTAMP_IN_FUTURE');
+    expect(codeOf(() => outboundEvents(message('2026-11-24T00:05:01.000Z'), 'contacts', at))).toBe('MODSTAMP_IN_FUTURE');
+    expect(outboundEvents(message('2026-11-24T00:04:59.000Z'), 'contacts', at)[0]?.modstamp).toBe('2026-11-24T00:04:59.000Z');
+  });
+
   test('100 notifications are accepted, 101 are not', () => {
     const spec = (count: number) =>
       buildOutboundMessage({
