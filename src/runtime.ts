@@ -15,6 +15,7 @@ import { Metrics } from './metrics.js';
 import { localWebhookSecret } from './verification/local-secret.js';
 import { ensureHandlerQueues, startBoss } from './queue/boss.js';
 import { createIngest } from './queue/ingest.js';
+import { ensureVerifyQueue, startVerifyWorker } from './queue/verify-by-fetch.js';
 import { startWorkers } from './queue/worker.js';
 import { scheduleReconciliation } from './queue/reconcile-schedule.js';
 import { scheduleRetention } from './queue/retention-schedule.js';
@@ -103,7 +104,15 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
     await ensureHandlerQueues(boss, handlerList);
     const registry = new HandlerRegistry(handlerList);
     // Half the pool for ingest transactions; the rest serves /readyz, the admin page and handlers.
-    const ingest = createIngest({ pool, boss, registry, maxConcurrent: Math.max(2, Math.floor(settings.max / 2)) });
+    const verifyFlows = config.outboundVerifyByFetch;
+    if (verifyFlows.length > 0) await ensureVerifyQueue(boss);
+    const ingest = createIngest({
+      pool,
+      boss,
+      registry,
+      maxConcurrent: Math.max(2, Math.floor(settings.max / 2)),
+      verifyByFetch: (e) => e.source === 'outbound' && (verifyFlows === '*' || verifyFlows.includes(e.flow)),
+    });
     const metrics = new Metrics();
     metrics.observe(pool, handlerList, apiCalls);
     const shutdown = new AbortController();
@@ -134,6 +143,8 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       } else {
         log.info('no Salesforce credentials (SALESFORCE_*): handlers run without write-back');
       }
+      // Config refuses OUTBOUND_VERIFY_BY_FETCH without Salesforce credentials.
+      if (salesforce && verifyFlows.length > 0) await startVerifyWorker({ boss, pool, salesforce, log });
       await startWorkers(handlerList, {
         boss,
         db: pool,

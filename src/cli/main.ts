@@ -108,7 +108,7 @@ program
   .description('what reached forcehook and what happened to it, newest first')
   .option('--record <id>', 'only this record (15- or 18-character id)')
   .option('--flow <flow>', 'only this flow')
-  .option('--status <status>', 'received, retrying, done, failed or skipped')
+  .option('--status <status>', 'received, verifying, retrying, done, failed, skipped or dropped')
   .option('--since <time>', 'only events received since, e.g. 2026-11-24T10:00Z or 1h / 30m')
   .option('--limit <n>', 'at most this many', '50')
   .option(json.flag, json.description)

@@ -5,6 +5,8 @@ export interface RoutedEvent {
   event: SalesforceEvent;
   /** Handler queues the event goes to. */
   queues: readonly string[];
+  /** Read back from the org first (verify-by-fetch): the handlers' jobs are sent after that. */
+  verify?: boolean;
 }
 
 export interface InsertedInboxRow {
@@ -18,7 +20,7 @@ export interface InsertedInboxRow {
  * inserts nothing. Returns the rows that are new, which are the only ones to enqueue.
  */
 export async function insertInboxRows(db: Queryable, routed: readonly RoutedEvent[]): Promise<InsertedInboxRow[]> {
-  const rows = routed.map(({ event: e, queues }) => ({
+  const rows = routed.map(({ event: e, queues, verify }) => ({
     org_id: e.orgId,
     delivery_id: e.deliveryId,
     source: e.source,
@@ -31,7 +33,7 @@ export async function insertInboxRows(db: Queryable, routed: readonly RoutedEven
     modstamp: e.modstamp ?? null,
     received_at: e.receivedAt,
     handlers: queues,
-    status: queues.length === 0 ? 'skipped' : 'received',
+    status: queues.length === 0 ? 'skipped' : verify ? 'verifying' : 'received',
   }));
   const result = await db.query<{ id: string; org_id: string; delivery_id: string }>(
     `INSERT INTO forcehook.inbox (org_id, delivery_id, source, flow, sobject_type, record_id, operation,

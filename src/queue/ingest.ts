@@ -5,7 +5,7 @@ import { insertInboxRows, type RoutedEvent } from '../db/inbox.js';
 import { classifyDatabaseError, DatabaseUnavailableError } from '../errors.js';
 import type { SalesforceEvent } from '../events/salesforce-event.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
-import type { HandlerJob } from './jobs.js';
+import { VERIFY_QUEUE, type HandlerJob } from './jobs.js';
 
 export interface IngestResult {
   accepted: number;
@@ -20,6 +20,8 @@ export interface IngestDeps {
   registry: HandlerRegistry;
   /** Transactions at once; more requests than this wait and share the next one. @default 4 */
   maxConcurrent?: number;
+  /** Events to read back from the org before their handlers run (verify-by-fetch flows). */
+  verifyByFetch?: (event: SalesforceEvent) => boolean;
 }
 
 interface Pending {
@@ -99,10 +101,11 @@ async function store(deps: IngestDeps, batch: readonly Pending[]): Promise<Inges
       if (seen.has(key)) continue;
       seen.add(key);
       owner.set(key, i);
-      routed.push({ event, queues: deps.registry.route(event) });
+      routed.push({ event, queues: deps.registry.route(event), verify: deps.verifyByFetch?.(event) === true });
     }
   });
-  const queuesOf = new Map(routed.map((r) => [`${r.event.orgId}|${r.event.deliveryId}`, r.queues]));
+  // A verified event waits in one verify job; its handlers' jobs are sent once the org confirmed it.
+  const queuesOf = new Map(routed.map((r) => [`${r.event.orgId}|${r.event.deliveryId}`, r.verify && r.queues.length > 0 ? [VERIFY_QUEUE] : r.queues]));
   return withTransaction(deps.pool, async (client) => {
     const inserted = await insertInboxRows(client, routed);
     const jobsByQueue = new Map<string, { data: HandlerJob }[]>();

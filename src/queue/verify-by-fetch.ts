@@ -1,0 +1,120 @@
+import type pg from 'pg';
+import type { Job, JobResult, PgBoss } from 'pg-boss';
+import { withTransaction } from '../db/pool.js';
+import { loadVerifying, markUnverified, markVerified, type VerifyingRow } from '../db/verify.js';
+import { flattenRecord } from '../events/apex-callout.js';
+import { modstampOf } from '../events/modstamp.js';
+import { toId18 } from '../events/salesforce-id.js';
+import type { Logger } from '../log.js';
+import type { SalesforceConnector } from '../salesforce/connection.js';
+import { classifySalesforceError } from '../salesforce/errors.js';
+import { queryRecordsById } from '../salesforce/records-by-id.js';
+import { VERIFY_DEAD_LETTER_QUEUE, VERIFY_QUEUE, type HandlerJob, type VerifyJob } from './jobs.js';
+
+export interface VerifyDeps {
+  boss: PgBoss;
+  pool: pg.Pool;
+  salesforce: SalesforceConnector;
+  log: Logger;
+}
+
+/** A whole Outbound Message (100 notifications) and then some: one SOQL query per sObject type. */
+const BATCH_SIZE = 200;
+
+/** Creates the verify queue and its dead-letter queue; the web process sends to it, so both call this. */
+export async function ensureVerifyQueue(boss: PgBoss): Promise<void> {
+  const existing = new Set((await boss.getQueues()).map((q) => q.name));
+  if (!existing.has(VERIFY_DEAD_LETTER_QUEUE)) await boss.createQueue(VERIFY_DEAD_LETTER_QUEUE, { retentionSeconds: 14 * 24 * 3600 });
+  if (!existing.has(VERIFY_QUEUE)) {
+    await boss.createQueue(VERIFY_QUEUE, {
+      deadLetter: VERIFY_DEAD_LETTER_QUEUE,
+      // Salesforce unreachable or over its limit: try again for about an hour.
+      retryLimit: 8,
+      retryDelay: 5,
+      retryBackoff: true,
+      retryDelayMax: 900,
+      expireInSeconds: 120,
+      heartbeatSeconds: 10,
+      retentionSeconds: 14 * 24 * 3600,
+    });
+  }
+}
+
+export async function startVerifyWorker(deps: VerifyDeps): Promise<void> {
+  await deps.boss.work<VerifyJob>(
+    VERIFY_QUEUE,
+    { batchSize: BATCH_SIZE, perJobResults: true, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 2, burstWhenBatchFull: true },
+    (jobs) => verifyBatch(jobs, deps),
+  );
+}
+
+/**
+ * Outbound Messages carry no proof of sender but the URL token (no session since February 2026).
+ * Reading the notified records back through the REST API proves they exist in the org, and hands
+ * the handlers the org's values instead of the message's: a forged message for an unknown record
+ * is dropped, a forged value is replaced. One query per sObject type and batch; the handlers' jobs
+ * are sent in the same transaction that stores the fetched values.
+ */
+export async function verifyBatch(jobs: Job<VerifyJob>[], deps: VerifyDeps): Promise<JobResult[]> {
+  const rows = await loadVerifying(deps.pool, jobs.map((j) => j.data.inboxId));
+  const orgId = rows.length > 0 ? await deps.salesforce.orgId() : '';
+  const foreign = rows.filter((r) => r.orgId !== orgId);
+  const verified: { id: number; fields: VerifyingRow['fields']; modstamp: string | undefined; handlers: string[] }[] = [];
+  const dropped: number[] = [];
+  const unreadable: { ids: number[]; reason: string }[] = [];
+  const conn = rows.length > foreign.length ? await deps.salesforce.connection() : undefined;
+  for (const group of groupByType(rows.filter((r) => r.orgId === orgId))) {
+    // The fields the message carried, read from the org: the handlers see the shape they expect.
+    const fields = [...new Set(group.flatMap((r) => Object.keys(r.fields)))];
+    let records: Record<string, unknown>[];
+    try {
+      records = await queryRecordsById(conn!, group[0]!.sobjectType, fields, group.map((r) => r.recordId));
+    } catch (err) {
+      const error = classifySalesforceError(err);
+      // Retryable (network, limits, locks): the whole batch is retried by pg-boss with backoff.
+      if (error.retryable) throw error;
+      unreadable.push({ ids: group.map((r) => r.id), reason: `${error.code}: ${error.message}` });
+      continue;
+    }
+    const byId = new Map(records.map((r) => [toId18(String(r['Id'])), r]));
+    for (const row of group) {
+      const record = byId.get(row.recordId);
+      if (!record) {
+        dropped.push(row.id);
+        continue;
+      }
+      const orgFields = flattenRecord(record);
+      verified.push({ id: row.id, fields: orgFields, modstamp: modstampOf(orgFields), handlers: row.handlers });
+    }
+  }
+  await withTransaction(deps.pool, async (client) => {
+    await markVerified(client, verified);
+    await markUnverified(client, dropped, 'dropped', 'the org has no such record: verify-by-fetch dropped the notification');
+    await markUnverified(client, foreign.map((r) => r.id), 'failed', `the notification is from org ${foreign[0]?.orgId ?? ''}, but forcehook's Salesforce credentials are for org ${orgId}`);
+    for (const u of unreadable) await markUnverified(client, u.ids, 'failed', `could not read the records back: ${u.reason}`);
+    const jobsByQueue = new Map<string, { data: HandlerJob }[]>();
+    for (const v of verified) {
+      for (const queue of v.handlers) {
+        const queued = jobsByQueue.get(queue) ?? [];
+        queued.push({ data: { inboxId: v.id } });
+        jobsByQueue.set(queue, queued);
+      }
+    }
+    const db = { executeSql: (text: string, values?: unknown[]) => client.query(text, values) };
+    for (const [queue, queued] of jobsByQueue) await deps.boss.insert(queue, queued, { db });
+  });
+  if (dropped.length + foreign.length > 0) {
+    deps.log.warn({ dropped: dropped.length, foreignOrg: foreign.length }, 'verify-by-fetch dropped notifications whose records the org does not have');
+  }
+  return jobs.map((j) => ({ id: j.id, status: 'completed' }));
+}
+
+function groupByType(rows: readonly VerifyingRow[]): VerifyingRow[][] {
+  const groups = new Map<string, VerifyingRow[]>();
+  for (const r of rows) {
+    const group = groups.get(r.sobjectType) ?? [];
+    group.push(r);
+    groups.set(r.sobjectType, group);
+  }
+  return [...groups.values()];
+}
