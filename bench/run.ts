@@ -13,7 +13,7 @@
  * BENCH_SECONDS (10), BENCH_CONNECTIONS (16), BENCH_BACKLOG (100000); BENCH_ANALYZE=pgboss.job
  * analyzes that table after the backlog is stored (see README, Performance: stale statistics).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -40,6 +40,8 @@ const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 16);
 const BACKLOG = Number(process.env['BENCH_BACKLOG'] ?? 100_000);
 const ORG_15 = '00D5g00000BENCH';
 const ORG_18 = toId18(ORG_15);
+/** A real database requires the Outbound Message token; a throwaway value for the run. */
+const OUTBOUND_TOKEN = randomBytes(24).toString('hex');
 const SECRET = 'whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
 const log = createLogger('silent');
 
@@ -84,7 +86,7 @@ async function main(): Promise<void> {
       CREATE TABLE bench.records (LIKE forcehook.records INCLUDING ALL);`);
     const pgVersion = (await pool.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? '?';
 
-    const env = { DATABASE_URL: url, DATABASE_SSL: 'off', PORT: '0', SALESFORCE_ORG_IDS: ORG_15, WEBHOOK_SECRETS: SECRET, LOG_LEVEL: 'info' };
+    const env = { DATABASE_URL: url, DATABASE_SSL: 'off', PORT: '0', SALESFORCE_ORG_IDS: ORG_15, OUTBOUND_TOKEN, WEBHOOK_SECRETS: SECRET, LOG_LEVEL: 'info' };
     const web = runCli(['start', '--web'], env);
     children.push(web.child);
     const base = `http://127.0.0.1:${await web.port}`;
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
     const soapTemplate = soapMessageTemplate(100);
     const beforeSoap = await count(pool, 'forcehook.inbox');
     const soap = await load({
-      url: `${base}/outbound/bench`,
+      url: `${base}/outbound/bench?token=${OUTBOUND_TOKEN}`,
       connections: CONNECTIONS,
       seconds: SECONDS,
       next: () => ({ headers: { 'content-type': 'text/xml; charset=utf-8' }, body: soapTemplate() }),
