@@ -24,6 +24,7 @@ import { SalesforceConnector } from './salesforce/connection.js';
 import { WriteFlusher } from './salesforce/writer.js';
 import { reconcile } from './salesforce/reconcile.js';
 import { StreamSubscriber } from './salesforce/streaming.js';
+import { connectorCredentials, PubSubSubscriber } from './salesforce/pubsub-subscriber.js';
 
 export interface StartOptions {
   web: boolean;
@@ -84,22 +85,33 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
   const { settings, embedded } = await openDatabase(config, log);
   const pool = createPool(settings, log);
   const apiCalls = new ApiCallCounter();
-  // Shutdown, in this order: stop taking requests, let handlers finish the jobs in hand, let a
-  // flush in progress settle, then close the database. Steps that were never started are skipped.
-  const steps: Partial<Record<'server' | 'streams' | 'boss' | 'flusher', () => Promise<void>>> = {};
+  // Shutdown: the server drains while, at the same time, streams stop and pg-boss stops fetching
+  // and lets handlers finish the jobs in hand (a client that keeps its connections busy must not
+  // hold the queue past Heroku's 30 s). pg-boss keeps its pool open until the server is done, since
+  // a request still in flight enqueues through it. Then a flush in progress settles and the database
+  // closes. Steps that were never started are skipped.
+  const steps: Partial<Record<'server' | 'streams' | 'boss' | 'bossPool' | 'flusher', () => Promise<void>>> = {};
   const closeAll = async (): Promise<void> => {
-    const ordered = [steps.server, steps.streams, steps.boss, steps.flusher, () => apiCalls.flush(pool), async () => pool.end(), async () => embedded?.stop()];
+    const taken = { ...steps };
     for (const key of Object.keys(steps) as (keyof typeof steps)[]) delete steps[key];
-    for (const step of ordered) {
+    const run = async (step: (() => Promise<void>) | undefined): Promise<void> => {
       if (step) await step().catch((err: unknown) => log.warn({ err: String(err) }, 'shutdown step failed'));
-    }
+    };
+    const queue = async (): Promise<void> => {
+      await run(taken.streams);
+      await run(taken.boss);
+    };
+    await Promise.all([run(taken.server), queue()]);
+    const ordered = [taken.bossPool, taken.flusher, () => apiCalls.flush(pool), async () => pool.end(), async () => embedded?.stop()];
+    for (const step of ordered) await run(step);
   };
   try {
     const applied = await migrate(pool);
     if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
     const boss = await startBoss({ connection: settings, log, supervise: options.worker, superviseIntervalSeconds: config.queueSuperviseSeconds });
     // Heroku kills 30 s after SIGTERM: 20 s for jobs in hand leaves room for the rest.
-    steps.boss = () => boss.stop({ graceful: true, timeout: 20_000 });
+    steps.boss = () => boss.stop({ graceful: true, close: false, timeout: 20_000 });
+    steps.bossPool = () => boss.stop({ close: true });
     const handlerList = options.handlers ?? (await loadHandlers(options.env['FORCEHOOK_HANDLERS']));
     await ensureHandlerQueues(boss, handlerList);
     const registry = new HandlerRegistry(handlerList);
@@ -162,19 +174,20 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       }
       if (config.streamChannels.length > 0) {
         if (salesforce) {
-          const streams = new StreamSubscriber(
-            {
-              db: pool,
-              connection: () => salesforce.connection(),
-              orgId: () => salesforce.orgId(),
-              ingest,
-              log,
-              // What the stream lost is read again, into the channel's flow.
-              reconcile: async (sobjectType, flow) =>
-                void (await reconcile({ db: pool, connection: () => salesforce.connection(), orgId: () => salesforce.orgId(), ingest }, { sobjectType, flow })),
-            },
-            config.streamChannels,
-          );
+          const streamDeps = {
+            db: pool,
+            connection: () => salesforce.connection(),
+            orgId: () => salesforce.orgId(),
+            ingest,
+            log,
+            // What the stream lost is read again, into the channel's flow.
+            reconcile: async (sobjectType: string, flow: string) =>
+              void (await reconcile({ db: pool, connection: () => salesforce.connection(), orgId: () => salesforce.orgId(), ingest }, { sobjectType, flow })),
+          };
+          const streams =
+            config.streamTransport === 'pubsub'
+              ? new PubSubSubscriber({ ...streamDeps, credentials: connectorCredentials(salesforce) }, config.streamChannels, config.pubsub)
+              : new StreamSubscriber(streamDeps, config.streamChannels);
           await streams.start();
           steps.streams = () => streams.stop();
         } else {
