@@ -33,7 +33,8 @@ export interface ReconcileProgress {
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
-function toEvent(r: Record<string, unknown>, target: ReconcileTarget, orgId: string, receivedAt: string): SalesforceEvent {
+/** A record read through the REST or Bulk API, as an event of the target's flow (also used by gap-fetch.ts). */
+export function toEvent(r: Record<string, unknown>, target: ReconcileTarget, orgId: string, receivedAt: string): SalesforceEvent {
   const recordFields = flattenRecord(r);
   const recordId = toId18(String(r['Id']));
   const modstamp = modstampOf(recordFields);
@@ -99,6 +100,15 @@ async function bulkBackfill(
 /** Compound and binary fields cannot be selected beside their parts. */
 const SKIPPED_TYPES = new Set(['address', 'location', 'base64']);
 
+/** Every field of the sObject the handlers may need, plus what ordering and deletes need. */
+export async function selectableFields(conn: Connection, sobjectType: string, options: { cachedDescribe?: boolean } = {}): Promise<string[]> {
+  const sobject = conn.sobject(sobjectType);
+  const describe = options.cachedDescribe ? await sobject.describe$() : await sobject.describe();
+  const fields = describe.fields.filter((f) => !SKIPPED_TYPES.has(String(f.type))).map((f) => f.name);
+  for (const needed of ['Id', 'SystemModstamp', 'IsDeleted']) if (!fields.includes(needed)) fields.push(needed);
+  return fields;
+}
+
 /**
  * Pulls the records of one sObject changed since the stored cursor and feeds them through the same
  * ingest as pushed events, page by page: what push missed (callout limits, a disabled trigger, an
@@ -116,9 +126,7 @@ export async function reconcile(
   const pageSize = deps.pageSize ?? 2_000;
   const conn = await deps.connection();
   const orgId = await deps.orgId();
-  const describe = await conn.sobject(target.sobjectType).describe();
-  const fields = describe.fields.filter((f) => !SKIPPED_TYPES.has(String(f.type))).map((f) => f.name);
-  for (const needed of ['Id', 'SystemModstamp', 'IsDeleted']) if (!fields.includes(needed)) fields.push(needed);
+  const fields = await selectableFields(conn, target.sobjectType);
   let cursor = options.since ? undefined : await readCursor(deps.db, target.sobjectType);
   const progress: ReconcileProgress = { pages: 0, records: 0, accepted: 0, cursor };
   const sinceClause = options.since ? `WHERE SystemModstamp >= ${options.since.toISOString()}` : '';

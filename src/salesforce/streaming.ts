@@ -5,6 +5,7 @@ import { readReplayId, saveReplayId } from '../db/replay-ids.js';
 import { isGapNotice, streamEvents, type StreamMessage } from '../events/change-event.js';
 import type { Logger } from '../log.js';
 import type { Ingest } from '../queue/ingest.js';
+import { recoverGap } from './gap-fetch.js';
 
 export interface StreamChannel {
   /** `/data/ContactChangeEvent`, `/data/ChangeEvents`, `/event/Order_Placed__e` */
@@ -18,7 +19,7 @@ export interface StreamDeps {
   orgId: () => Promise<string>;
   ingest: Ingest;
   log: Logger;
-  /** Called when events may have been missed (replay id expired, gap notice): read the records instead. */
+  /** Called when events may have been missed (replay id expired, gap overflow): read the sObject instead. */
   reconcile: (sobjectType: string, flow: string) => Promise<void>;
 }
 
@@ -140,7 +141,8 @@ export class StreamSubscriber {
     // After a failure the events that follow are replayed by the new subscription, in order.
     if (this.stopped || this.broken.has(target.channel) || generation !== this.generation.get(target.channel)) return;
     const gap = isGapNotice(message);
-    if (gap) await this.deps.reconcile(gap.entityName, target.flow);
+    // The records the gap names are read again (one query); an overflow reconciles the sObject.
+    if (gap) await recoverGap(this.deps, gap, target.flow);
     const events = streamEvents(target.channel, target.flow, await this.deps.orgId(), message, new Date());
     if (events.length > 0) await this.deps.ingest(events);
     const replayId = message.event?.replayId;
@@ -153,7 +155,7 @@ export class StreamSubscriber {
  * `/data/ContactChangeEvent` -> Contact; `/data/Invoice__ChangeEvent` -> Invoice__c. Platform
  * Events and the all-entities `/data/ChangeEvents` name no sObject to read again: undefined.
  */
-function entityOf(channel: string): string | undefined {
+export function entityOf(channel: string): string | undefined {
   const m = /^\/data\/(\w+?)ChangeEvent$/.exec(channel);
   if (!m?.[1]) return undefined;
   return m[1].endsWith('__') ? `${m[1]}c` : m[1];

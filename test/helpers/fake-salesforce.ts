@@ -156,6 +156,11 @@ export class FakeSalesforce {
     this.tokens.clear();
   }
 
+  /** Whether an access token this fake issued is still good (the Pub/Sub stand-in asks). */
+  acceptsToken(token: string): boolean {
+    return this.tokens.has(token);
+  }
+
   /** A session token as an Outbound Message would carry it. */
   issueSession(): string {
     const token = `${this.orgId}!session.${randomBytes(8).toString('hex')}`;
@@ -281,6 +286,11 @@ export class FakeSalesforce {
     let records = [...this.table(type).values()].filter((r) => all || r['IsDeleted'] !== true);
     const keyset = /SystemModstamp > (\S+) OR \(SystemModstamp = (\S+) AND Id > '(\w+)'\)/.exec(soql);
     if (keyset) records = records.filter((r) => ms(r['SystemModstamp']) > ms(keyset[1]) || (ms(r['SystemModstamp']) === ms(keyset[2]) && String(r['Id']) > keyset[3]!));
+    const ids = /\bId IN \(([^)]*)\)/.exec(soql);
+    if (ids) {
+      const wanted = new Set(ids[1]!.split(',').map((x) => x.trim().replace(/^'|'$/g, '')));
+      records = records.filter((r) => wanted.has(String(r['Id'])));
+    }
     const since = /SystemModstamp >= (\S+)/.exec(soql);
     if (since) records = records.filter((r) => ms(r['SystemModstamp']) >= ms(since[1]));
     if (/ORDER BY SystemModstamp ASC, Id ASC/.test(soql)) records.sort((a, b) => ms(a['SystemModstamp']) - ms(b['SystemModstamp']) || String(a['Id']).localeCompare(String(b['Id'])));
