@@ -109,7 +109,7 @@ describe('Change Data Capture and Platform Events', () => {
 
   test('the worker subscribes to STREAM_CHANNELS by itself', async () => {
     const db2 = await createTestDatabase();
-    const worker = await startTestService(db2, { web: false, handlers: [mirrorHandler], env: { ...fakeSalesforceEnv(sf.url), STREAM_CHANNELS: '/data/AccountChangeEvent=accounts' } });
+    const worker = await startTestService(db2, { web: false, handlers: [mirrorHandler], env: { ...fakeSalesforceEnv(sf.url), STREAM_CHANNELS: '/data/AccountChangeEvent=accounts', STREAM_TRANSPORT: 'cometd' } });
     try {
       expect(sf.subscriptions().at(-1)).toEqual({ channel: '/data/AccountChangeEvent', replayId: -1 });
       sf.publish('/data/AccountChangeEvent', { ChangeEventHeader: { entityName: 'Account', changeType: 'CREATE', recordIds: [toId18('001STREAM000001')], commitTimestamp: Date.now() }, Name: 'Acme' });

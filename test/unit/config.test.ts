@@ -83,6 +83,19 @@ describe('loadConfig', () => {
     expect(messageOf({ ...base, STREAM_CHANNELS: '/topic/x=y' })).toMatch(/^STREAM_CHANNELS: use channel=flow pairs/);
   });
 
+  test('streaming goes through the Pub/Sub API unless STREAM_TRANSPORT=cometd; its endpoint, watchdog and batch size', () => {
+    const defaults = loadConfig(base);
+    expect(defaults.streamTransport).toBe('pubsub');
+    expect(defaults.pubsub).toEqual({ endpoint: 'api.pubsub.salesforce.com:7443', keepaliveTimeoutMs: 330_000, batchSize: 100 });
+    const local = loadConfig({ ...base, STREAM_TRANSPORT: 'cometd', PUBSUB_ENDPOINT: 'localhost:7443', PUBSUB_KEEPALIVE_TIMEOUT_SECONDS: '5', PUBSUB_BATCH_SIZE: '10' });
+    expect(local.streamTransport).toBe('cometd');
+    expect(local.pubsub).toEqual({ endpoint: 'localhost:7443', keepaliveTimeoutMs: 5_000, batchSize: 10 });
+    expect(messageOf({ ...base, STREAM_TRANSPORT: 'grpc' })).toMatch(/^STREAM_TRANSPORT: must be pubsub/);
+    expect(messageOf({ ...base, PUBSUB_ENDPOINT: 'https://api.pubsub.salesforce.com' })).toMatch(/^PUBSUB_ENDPOINT: must be host:port/);
+    expect(messageOf({ ...base, PUBSUB_BATCH_SIZE: '101' })).toMatch(/^PUBSUB_BATCH_SIZE: must be a whole number from 1 to 100/);
+    expect(messageOf({ ...base, PUBSUB_KEEPALIVE_TIMEOUT_SECONDS: '0' })).toMatch(/^PUBSUB_KEEPALIVE_TIMEOUT_SECONDS: must be a number of seconds/);
+  });
+
   test('client id and secret alone select the client credentials flow, against My Domain', () => {
     const config = loadConfig({ ...base, ...clientCredentials, SALESFORCE_LOGIN_URL: 'https://acme.my.salesforce.com' });
     expect(config.salesforce?.auth).toEqual({ kind: 'client-credentials', clientId: 'fake-consumer-key', clientSecret: 'fake-consumer-secret' });
