@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'NOT_CONFIGURED'
   | 'UNKNOWN_FLOW'
   | 'DATABASE_UNAVAILABLE'
+  | 'SERVER_BUSY'
   | 'HANDLER_FAILED'
   | 'SALESFORCE_ERROR'
   | 'INTERNAL';

@@ -5,13 +5,15 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Ingest, IngestResult } from '../queue/ingest.js';
+import { BodyBudget } from './body-budget.js';
 import { basicAuth } from './routes/admin.js';
 import { apexRoute } from './routes/apex.js';
 import { healthRoute, readyRoute } from './routes/health.js';
 import { outboundRoute } from './routes/outbound.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'allowedOrgPrefixes' | 'outboundToken' | 'outboundFlowTokens' | 'outboundTokenRequired' | 'maxBodyBytes' | 'webhookSecrets'>;
+  config: Pick<Config, 'allowedOrgPrefixes' | 'outboundToken' | 'outboundFlowTokens' | 'outboundTokenRequired' | 'maxBodyBytes' | 'webhookSecrets'> &
+    Partial<Pick<Config, 'maxInflightBodyBytes'>>;
   log: Logger;
   ingest: Ingest;
   checkDatabase: () => Promise<void>;
@@ -30,6 +32,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestLog(deps.log, deps.metrics));
+  // One budget for both ingress routes: together their bodies hold at most MAX_INFLIGHT_BODY_BYTES.
+  const bodyBudget = new BodyBudget(deps.config.maxInflightBodyBytes ?? 10 * deps.config.maxBodyBytes);
   app.get('/healthz', healthRoute);
   if (deps.metrics) {
     const registry = deps.metrics.registry;
@@ -47,6 +51,7 @@ export function createApp(deps: AppDeps): express.Express {
       allowedOrgPrefixes: deps.config.allowedOrgPrefixes,
       tokens: { token: deps.config.outboundToken, flowTokens: deps.config.outboundFlowTokens, required: deps.config.outboundTokenRequired },
       maxBodyBytes: deps.config.maxBodyBytes,
+      bodyBudget,
       ...(deps.now ? { now: deps.now } : {}),
     }),
   );
@@ -58,6 +63,7 @@ export function createApp(deps: AppDeps): express.Express {
       allowedOrgPrefixes: deps.config.allowedOrgPrefixes,
       secrets: deps.config.webhookSecrets,
       maxBodyBytes: deps.config.maxBodyBytes,
+      bodyBudget,
       ...(deps.now ? { now: deps.now } : {}),
     }),
   );

@@ -1,9 +1,10 @@
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { AppError } from '../errors.js';
 import { FLOW_PATTERN } from '../events/salesforce-event.js';
 import type { Logger } from '../log.js';
 import type { Ingest } from '../queue/ingest.js';
-import { hasMediaType } from './raw-body.js';
+import type { BodyBudget } from './body-budget.js';
+import { hasMediaType, ServerBusyError } from './raw-body.js';
 
 /** What both ingress routes need. */
 export interface IngressDeps {
@@ -12,6 +13,8 @@ export interface IngressDeps {
   /** Allowed orgs by 15-character prefix; null allows any (local use only). */
   allowedOrgPrefixes: ReadonlySet<string> | null;
   maxBodyBytes: number;
+  /** Bytes all bodies in flight may hold together (MAX_INFLIGHT_BODY_BYTES), shared by both routes. */
+  bodyBudget: BodyBudget;
   /** Injected clock for tests. */
   now?: () => Date;
 }
@@ -26,4 +29,9 @@ export function checkIngressRequest(req: Request, mediaTypes: readonly string[],
     throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Send the body as Content-Type: ${expected}.`, { status: 415 });
   }
   return flow;
+}
+
+/** Headers a refusal carries besides its body: when to try again, for a 503 of ours that will pass. */
+export function setRefusalHeaders(res: Response, err: unknown): void {
+  if (err instanceof ServerBusyError && !res.headersSent) res.setHeader('Retry-After', String(err.retryAfterSeconds));
 }

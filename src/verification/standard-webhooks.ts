@@ -43,6 +43,20 @@ export interface VerifyInput {
  * with a reason that never says which secret was tried or what the expected MAC was.
  */
 export function verifyWebhook(input: VerifyInput): { id: string; timestamp: number } {
+  const { id, ts, given } = checkWebhookHeaders(input);
+  for (const secret of input.secrets) {
+    const expected = mac(secretKey(secret), id, ts, input.body);
+    if (given.some((g) => g.length === expected.length && timingSafeEqual(g, expected))) return { id, timestamp: Number(ts) };
+  }
+  throw unauthorized('No signature matches: the body was changed on the way, or it was signed with a secret this server does not have (sign the exact bytes you send).');
+}
+
+/**
+ * The checks that need no body: the three headers present and well-formed, the timestamp within
+ * the tolerance, at least one v1 signature. Run before reading the body, so an unsigned or stale
+ * request costs no bytes read; `verifyWebhook` runs them again with the body.
+ */
+export function checkWebhookHeaders(input: Omit<VerifyInput, 'secrets' | 'body'>): { id: string; ts: string; given: Buffer[] } {
   const id = single(input.headers['webhook-id']);
   const ts = single(input.headers['webhook-timestamp']);
   const signatures = single(input.headers['webhook-signature']);
@@ -61,11 +75,7 @@ export function verifyWebhook(input: VerifyInput): { id: string; timestamp: numb
     .filter((s) => s.startsWith('v1,'))
     .map((s) => Buffer.from(s.slice(3), 'base64'));
   if (given.length === 0) throw unauthorized('The webhook-signature header has no v1,<base64> signature.');
-  for (const secret of input.secrets) {
-    const expected = mac(secretKey(secret), id, ts, input.body);
-    if (given.some((g) => g.length === expected.length && timingSafeEqual(g, expected))) return { id, timestamp };
-  }
-  throw unauthorized('No signature matches: the body was changed on the way, or it was signed with a secret this server does not have (sign the exact bytes you send).');
+  return { id, ts, given };
 }
 
 function mac(key: Buffer, id: string, timestamp: string, body: string | Buffer): Buffer {

@@ -150,8 +150,12 @@ describe('fuzzing the ingress parsers through HTTP', () => {
     const attribute = await post(outboundPath('fuzz'), Buffer.from(soapBase().replace('<Notification>', `<Notification a="${'x'.repeat(900_000)}">`)), { 'content-type': 'text/xml' });
     expect(attribute.status).toBe(200);
     expect(attribute.ms).toBeLessThan(1_000);
-    const huge = await post('/apex/fuzz', Buffer.alloc(10 * 1024 * 1024, '['), { 'content-type': 'application/json' });
+    // Signed, since an unsigned callout is refused (401) from its headers before its size matters.
+    const tenMb = Buffer.alloc(10 * 1024 * 1024, '[');
+    const huge = await post('/apex/fuzz', tenMb, { 'content-type': 'application/json', ...signedHeaders({ secret: SECRET_A, id: 'msg_huge', timestamp: Math.floor(Date.now() / 1000), body: tenMb }) });
     expect(huge.status).toBe(413);
+    const unsigned = await post('/apex/fuzz', tenMb, { 'content-type': 'application/json' });
+    expect(unsigned.status).toBe(401);
   }, SLOW);
 
   test('a body trickled in (slow-loris) is cut off after REQUEST_TIMEOUT_MS while others are served', async () => {

@@ -3,10 +3,10 @@ import { AppError, InputError } from '../../errors.js';
 import { apexEvents, parseApexCallout } from '../../events/apex-callout.js';
 import type { Logger } from '../../log.js';
 import { verifyOrgAllowed } from '../../verification/org-allowlist.js';
-import { verifyWebhook } from '../../verification/standard-webhooks.js';
+import { checkWebhookHeaders, verifyWebhook } from '../../verification/standard-webhooks.js';
 import { errorForLog } from '../error-log.js';
-import { checkIngressRequest, type IngressDeps } from '../ingress-guards.js';
-import { rawBodyReader } from '../raw-body.js';
+import { checkIngressRequest, setRefusalHeaders, type IngressDeps } from '../ingress-guards.js';
+import { checkBodyHeaders, readRawBody, type BodyLimits } from '../raw-body.js';
 
 export interface ApexRouteDeps extends IngressDeps {
   /** `whsec_` secrets; any of them may have signed a request (rotation). */
@@ -14,11 +14,19 @@ export interface ApexRouteDeps extends IngressDeps {
 }
 
 /**
- * POST /apex/:flow — a signed JSON callout from the Apex dispatcher. The signature is checked over
- * the raw bytes before anything is parsed; 202 is sent only after the events are committed.
+ * POST /apex/:flow — a signed JSON callout from the Apex dispatcher. Everything the headers can
+ * prove wrong (signature headers, timestamp, encoding, length) is refused before a byte of the body
+ * is read; the signature is then checked over the raw bytes before anything is parsed; 202 is sent
+ * only after the events are committed.
  */
 export function apexRoute(deps: ApexRouteDeps) {
-  const readBody = rawBodyReader(deps.maxBodyBytes);
+  const limits: BodyLimits = {
+    maxBytes: deps.maxBodyBytes,
+    budget: deps.bodyBudget,
+    // Apex's HttpRequest sends the body as given; the dispatcher never compresses it.
+    encodings: [],
+    encodingAdvice: 'Apex callouts are sent uncompressed; send the JSON as it is signed, without Content-Encoding.',
+  };
   const now = deps.now ?? (() => new Date());
   return async (req: Request, res: Response): Promise<void> => {
     let flow = '';
@@ -29,7 +37,9 @@ export function apexRoute(deps: ApexRouteDeps) {
           status: 503,
         });
       }
-      const body = await readBody(req, res);
+      checkWebhookHeaders({ headers: req.headers, nowSeconds: Math.floor(now().getTime() / 1000) });
+      checkBodyHeaders(req, limits);
+      const body = await readRawBody(req, res, limits);
       const at = now();
       const { id } = verifyWebhook({ secrets: deps.secrets, headers: req.headers, body, nowSeconds: Math.floor(at.getTime() / 1000) });
       const callout = parseApexCallout(parseJson(body));
@@ -86,5 +96,6 @@ function sendJsonError(res: Response, err: unknown, log: Logger, flow: string): 
     ...(known && known.issues.length > 0 ? { issues: known.issues } : {}),
   };
   res.locals['errorCode'] = error.code;
+  setRefusalHeaders(res, err);
   if (!res.headersSent) res.status(status).json({ error });
 }

@@ -6,8 +6,8 @@ import type { Logger } from '../../log.js';
 import { verifyOrgAllowed } from '../../verification/org-allowlist.js';
 import { verifyOutboundToken, type TokenPolicy } from '../../verification/outbound-token.js';
 import { errorForLog } from '../error-log.js';
-import { checkIngressRequest, type IngressDeps } from '../ingress-guards.js';
-import { rawBodyReader } from '../raw-body.js';
+import { checkIngressRequest, setRefusalHeaders, type IngressDeps } from '../ingress-guards.js';
+import { checkBodyHeaders, readRawBody, type BodyLimits } from '../raw-body.js';
 
 export interface OutboundRouteDeps extends IngressDeps {
   tokens: TokenPolicy;
@@ -18,14 +18,22 @@ export interface OutboundRouteDeps extends IngressDeps {
  * the Ack is sent only after the notifications are committed. Every refusal is a SOAP fault.
  */
 export function outboundRoute(deps: OutboundRouteDeps) {
-  const readBody = rawBodyReader(deps.maxBodyBytes);
+  const limits: BodyLimits = {
+    maxBytes: deps.maxBodyBytes,
+    budget: deps.bodyBudget,
+    // Salesforce documents no compression for Outbound Messages. gzip is still taken, as before, but
+    // only after the token check and counted decompressed against MAX_BODY_BYTES and the budget.
+    encodings: ['gzip'],
+    encodingAdvice: 'send the SOAP message uncompressed (as Salesforce does) or gzip.',
+  };
   const now = deps.now ?? (() => new Date());
   return async (req: Request, res: Response): Promise<void> => {
     let flow = '';
     try {
       flow = checkIngressRequest(req, ['text/xml', 'application/xml', 'application/soap+xml'], 'text/xml; charset=utf-8');
       verifyOutboundToken(deps.tokens, flow, req.query['token']);
-      const body = await readBody(req, res);
+      checkBodyHeaders(req, limits);
+      const body = await readRawBody(req, res, limits);
       const message = parseOutboundMessage(body);
       verifyOrgAllowed(deps.allowedOrgPrefixes, message.organizationId);
       const events = outboundEvents(message, flow, now());
@@ -51,5 +59,6 @@ function sendFault(res: Response, err: unknown, log: Logger, flow: string): void
   const code = known?.code ?? 'INTERNAL';
   const message = known?.message ?? 'An internal error occurred; nothing was stored. Salesforce will retry.';
   res.locals['errorCode'] = code;
+  setRefusalHeaders(res, err);
   if (!res.headersSent) res.status(status).type('text/xml; charset=utf-8').send(soapFault(kind, code, message));
 }
