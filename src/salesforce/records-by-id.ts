@@ -8,6 +8,11 @@ import { isSalesforceId, toId18 } from '../events/salesforce-id.js';
 export const IDS_PER_QUERY = 200;
 
 const SOBJECT_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
+
+/** An sObject API name (`Contact`, `Invoice__c`): safe in a SOQL FROM and a REST path. */
+export function isSObjectName(name: string): boolean {
+  return SOBJECT_NAME.test(name);
+}
 /** A field or a parent's field (`Account.Name`): what SOQL accepts in a SELECT list. */
 const FIELD_PATH = /^[A-Za-z][A-Za-z0-9_]{0,79}(?:\.[A-Za-z][A-Za-z0-9_]{0,79}){0,4}$/;
 
@@ -22,7 +27,7 @@ export async function queryRecordsById(
   ids: readonly string[],
   options: { includeDeleted?: boolean } = {},
 ): Promise<Record<string, unknown>[]> {
-  if (!SOBJECT_NAME.test(sobjectType)) throw new TypeError(`${sobjectType} is not an sObject API name`);
+  if (!isSObjectName(sobjectType)) throw new TypeError(`${sobjectType} is not an sObject API name`);
   const bad = fields.find((f) => !FIELD_PATH.test(f));
   if (bad !== undefined) throw new TypeError(`${bad} is not a field name`);
   const select = [...new Set(['Id', ...fields])].join(', ');
