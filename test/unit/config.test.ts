@@ -21,8 +21,14 @@ describe('loadConfig', () => {
     const config = loadConfig(base);
     expect(config.port).toBe(3000);
     expect(config.maxBodyBytes).toBe(5 * 1024 * 1024);
+    expect(config.maxInflightBodyBytes).toBe(50 * 1024 * 1024);
     expect(config.database).toEqual({ url: base.DATABASE_URL, ssl: 'auto', poolMax: 10 });
     expect([...(config.allowedOrgPrefixes ?? [])]).toEqual(['00D5g00000TESTa']);
+  });
+
+  test('MAX_INFLIGHT_BODY_BYTES follows MAX_BODY_BYTES unless set', () => {
+    expect(loadConfig({ ...base, MAX_BODY_BYTES: '1048576' }).maxInflightBodyBytes).toBe(10 * 1048576);
+    expect(loadConfig({ ...base, MAX_BODY_BYTES: '1048576', MAX_INFLIGHT_BODY_BYTES: '1048576' }).maxInflightBodyBytes).toBe(1048576);
   });
 
   test('15- and 18-character org ids are both kept by their 15-character prefix', () => {
@@ -51,6 +57,8 @@ describe('loadConfig', () => {
     [{ ADMIN_PASSWORD: 'password' }, /^ADMIN_PASSWORD: use at least 16 characters/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
     [{ DATABASE_SSL: 'maybe' }, /^DATABASE_SSL: /],
+    [{ MAX_INFLIGHT_BODY_BYTES: 'lots' }, /^MAX_INFLIGHT_BODY_BYTES: must be a byte count/],
+    [{ MAX_INFLIGHT_BODY_BYTES: '4194304' }, /^MAX_INFLIGHT_BODY_BYTES: must be at least MAX_BODY_BYTES \(5242880\)/],
   ])('%j is refused with one line naming the variable', (override, pattern) => {
     const message = messageOf({ ...base, ...override });
     expect(message).toMatch(pattern);
