@@ -130,7 +130,7 @@ const EnvSchema = z.object({
   /** When reconciliation runs (cron, UTC). */
   RECONCILE_CRON: z.string().regex(/^(\S+\s+){4}\S+$/, 'must be a 5-field cron expression such as */15 * * * *').default('*/15 * * * *'),
   /** How often workers look for jobs a killed worker left behind (they are retried once expired). */
-  QUEUE_SUPERVISE_SECONDS: wholeNumber('a number of seconds from 1 to 3600', 1, 3_600).default(60),
+  QUEUE_SUPERVISE_SECONDS: wholeNumber('a number of seconds from 1 to 3600', 1, 3_600).default(10),
   /** A request (body included) must arrive within this; a trickled body is cut off. */
   REQUEST_TIMEOUT_MS: wholeNumber('a number of milliseconds from 1000 to 120000', 1_000, 120_000).default(30_000),
   ADMIN_PASSWORD: z.string().refine((p) => isStrongSecret(p, 16), 'use at least 16 characters without spaces, not one repeated (try `openssl rand -hex 16`)').optional(),

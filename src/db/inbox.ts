@@ -92,35 +92,3 @@ export async function loadInboxEvents(db: Queryable, ids: readonly number[]): Pr
   }
   return events;
 }
-
-export type HandlerOutcome = 'done' | 'skipped' | 'retrying' | 'failed';
-
-export interface OutcomeUpdate {
-  id: number;
-  outcome: HandlerOutcome;
-  error: string | null;
-}
-
-/**
- * Records what one handler made of each event. The row's status is `done` once every handler it
- * was routed to is done (or skipped it), `retrying` / `failed` while one is. Writing the same
- * outcome twice (a job re-run after a crash) changes nothing but the attempt count.
- */
-export async function recordOutcomes(db: Queryable, queue: string, updates: readonly OutcomeUpdate[]): Promise<void> {
-  if (updates.length === 0) return;
-  await db.query(
-    `UPDATE forcehook.inbox AS i
-     SET outcomes = i.outcomes || jsonb_build_object($1::text, u.outcome),
-         attempts = i.attempts + 1,
-         last_error = COALESCE(u.error, i.last_error),
-         status = CASE
-           WHEN u.outcome IN ('failed', 'retrying') THEN u.outcome
-           WHEN (SELECT count(*) FROM jsonb_each_text(i.outcomes || jsonb_build_object($1::text, u.outcome)) AS e(k, v)
-                 WHERE e.k = ANY(i.handlers) AND e.v IN ('done', 'skipped')) >= cardinality(i.handlers) THEN 'done'
-           ELSE i.status END,
-         updated_at = now()
-     FROM unnest($2::bigint[], $3::text[], $4::text[]) AS u(id, outcome, error)
-     WHERE i.id = u.id`,
-    [queue, updates.map((u) => u.id), updates.map((u) => u.outcome), updates.map((u) => u.error)],
-  );
-}

@@ -45,6 +45,8 @@ async function upsertStatement(db: Queryable, writes: readonly MirrorWrite[], me
      SELECT w.org_id, w.sobject_type, w.record_id, w.fields, w.modstamp, w.deleted, w.delivery_id
      FROM json_to_recordset($1::json) AS w(org_id text, sobject_type text, record_id text, fields jsonb,
                                            modstamp timestamptz, deleted boolean, delivery_id text)
+     -- Every writer locks records in the same order, so two concurrent batches wait instead of deadlocking.
+     ORDER BY w.org_id, w.sobject_type, w.record_id
      ON CONFLICT (org_id, sobject_type, record_id) DO UPDATE ${onConflict}
      RETURNING r.last_delivery_id`,
     [

@@ -2,13 +2,14 @@ import { PgBoss } from 'pg-boss';
 import type { ConnectionSettings } from '../db/pool.js';
 import type { Handler } from '../handlers/define-handler.js';
 import type { Logger } from '../log.js';
+import { queueExpireSeconds } from './worker.js';
 
 export interface BossOptions {
   connection: ConnectionSettings;
   log: Logger;
   /** Run pg-boss maintenance (expiry, retention, dead-lettering of expired jobs). Workers do. */
   supervise: boolean;
-  /** How often expired jobs (of a killed worker) are found and retried. @default 60 */
+  /** How often expired jobs (of a killed worker) are found and retried. @default 10 */
   superviseIntervalSeconds?: number;
 }
 
@@ -24,8 +25,9 @@ export async function startBoss(options: BossOptions): Promise<PgBoss> {
     application_name: 'forcehook-queue',
     supervise: options.supervise,
     schedule: options.supervise,
-    superviseIntervalSeconds: options.superviseIntervalSeconds ?? 60,
-    monitorIntervalSeconds: options.superviseIntervalSeconds ?? 60,
+    // Expiry runs in pg-boss's monitor pass, so both set how soon a killed worker's jobs come back.
+    superviseIntervalSeconds: options.superviseIntervalSeconds ?? 10,
+    monitorIntervalSeconds: options.superviseIntervalSeconds ?? 10,
     // Workers are woken by NOTIFY when a job commits instead of waiting out a poll; polling stays as the floor.
     useListenNotify: options.supervise,
   });
@@ -50,7 +52,8 @@ export async function ensureHandlerQueues(boss: PgBoss, handlers: readonly Handl
       retryDelay: h.retryDelaySeconds,
       retryBackoff: h.retryBackoff,
       ...(h.retryBackoff ? { retryDelayMax: h.retryDelayMaxSeconds } : {}),
-      expireInSeconds: h.timeoutSeconds,
+      // Longer than forcehook's own limit inside the batch, so pg-boss never fails a batch first.
+      expireInSeconds: queueExpireSeconds(h),
       notify: true,
       // Salesforce retries an unacknowledged message for 24 hours; keep queued work longer than that.
       retentionSeconds: 14 * 24 * 3600,

@@ -1,5 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import type { Queryable } from '../db/pool.js';
+import { clearOutcomes, refreshInboxStatus, setOutcome } from '../db/outcomes.js';
 import { deadWrites } from '../db/reports.js';
 import type { Handler } from '../handlers/define-handler.js';
 import type { HandlerJob } from './jobs.js';
@@ -62,7 +63,8 @@ export async function retryDeadLetter(boss: PgBoss, db: Queryable, handlers: rea
   for (const h of handlers) {
     const [job] = await boss.findJobs<HandlerJob>(h.deadLetterQueue, { id, queued: true });
     if (!job) continue;
-    await db.query(`UPDATE forcehook.inbox SET status = 'retrying', updated_at = now() WHERE id = $1`, [job.data.inboxId]);
+    await setOutcome(db, job.data.inboxId, h.queue, 'retrying');
+    await refreshInboxStatus(db, [job.data.inboxId]);
     return (await boss.redrive(h.deadLetterQueue, { ids: [id], destination: h.queue })) > 0;
   }
   return false;
@@ -82,10 +84,11 @@ export async function purgeDeadLetters(boss: PgBoss, db: Queryable, handlers: re
  */
 export async function replayEvent(boss: PgBoss, db: Queryable, handlers: readonly Handler[], deliveryId: string): Promise<number> {
   const { rows } = await db.query<{ id: string; handlers: string[] }>(
-    `UPDATE forcehook.inbox SET status = 'received', outcomes = '{}', last_error = NULL, updated_at = now()
+    `UPDATE forcehook.inbox SET status = 'received', last_error = NULL, updated_at = now()
      WHERE delivery_id = $1 RETURNING id, handlers`,
     [deliveryId],
   );
+  await clearOutcomes(db, rows.map((r) => Number(r.id)));
   const queues = new Set(handlers.map((h) => h.queue));
   let sent = 0;
   for (const row of rows) {

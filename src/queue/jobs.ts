@@ -3,7 +3,15 @@
  * is stored once, in the inbox, and loaded by the worker.
  */
 export interface JobPayloads {
-  handler: { inboxId: number };
+  handler: {
+    inboxId: number;
+    /**
+     * Set on a job put back without counting a retry (the database was unavailable, or the batch ran
+     * out of time before trying it): when that first happened, how often since, and the retries the
+     * jobs before it had used. Putting back stops after a while, so it cannot go on forever.
+     */
+    putBack?: { since: string; times: number; retriesUsed: number };
+  };
   /** An Outbound Message notification of a verify-by-fetch flow, read back before its handlers. */
   verify: { inboxId: number };
 }

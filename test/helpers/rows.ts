@@ -18,7 +18,11 @@ export interface InboxRow {
 }
 
 export async function inboxRows(pool: pg.Pool): Promise<InboxRow[]> {
-  const { rows } = await pool.query<InboxRow>('SELECT * FROM forcehook.inbox ORDER BY id');
+  // Each handler's outcome lives in forcehook.outcomes: shown here as { queue: outcome }.
+  const { rows } = await pool.query<InboxRow>(
+    `SELECT i.*, COALESCE((SELECT jsonb_object_agg(o.handler, o.outcome) FROM forcehook.outcomes o WHERE o.inbox_id = i.id), '{}') AS outcomes
+     FROM forcehook.inbox i ORDER BY i.id`,
+  );
   return rows;
 }
 
