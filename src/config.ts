@@ -233,11 +233,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (maxInflightBodyBytes < e.MAX_BODY_BYTES) {
     throw new ConfigError(`MAX_INFLIGHT_BODY_BYTES: must be at least MAX_BODY_BYTES (${e.MAX_BODY_BYTES}), or a body of the largest allowed size is never accepted`);
   }
-  if (e.DATABASE_URL && !e.OUTBOUND_TOKEN && !e.OUTBOUND_FLOW_TOKENS) {
-    throw new ConfigError(
-      `OUTBOUND_TOKEN: required with DATABASE_URL, since Outbound Messages carry no session to check: set it (or OUTBOUND_FLOW_TOKENS) to ${MIN_TOKEN_LENGTH}+ random characters and put ?token=<it> in each endpoint URL`,
-    );
-  }
   const salesforce = salesforceConfig(e);
   const verifyFlows = e.OUTBOUND_VERIFY_BY_FETCH ?? [];
   if (verifyFlows.length > 0 && !salesforce) {
@@ -267,6 +262,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     adminPassword: e.ADMIN_PASSWORD,
     salesforce,
   };
+}
+
+/**
+ * A web process on a real database must not take Outbound Messages without a token: since
+ * February 2026 they carry no session, so the URL token is the only proof of sender. (Commands
+ * such as `forcehook push` do not serve /outbound and need no token.)
+ */
+export function assertOutboundTokens(config: Pick<Config, 'outboundTokenRequired' | 'outboundToken' | 'outboundFlowTokens'>): void {
+  if (config.outboundTokenRequired && config.outboundToken === undefined && Object.keys(config.outboundFlowTokens).length === 0) {
+    throw new ConfigError(
+      `OUTBOUND_TOKEN: required with DATABASE_URL, since Outbound Messages carry no session to check: set it (or OUTBOUND_FLOW_TOKENS) to ${MIN_TOKEN_LENGTH}+ random characters and put ?token=<it> in each endpoint URL`,
+    );
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { loadConfig, type Config } from './config.js';
+import { assertOutboundTokens, loadConfig, type Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createPool, sslFor, type ConnectionSettings } from './db/pool.js';
@@ -77,6 +77,7 @@ function webhookSecretsFor(config: Config, log: Logger): readonly string[] {
 /** The composition root: configuration -> database -> queue -> web and/or worker. */
 export async function startForcehook(options: StartOptions): Promise<Running> {
   const loaded = loadConfig(options.env);
+  if (options.web) assertOutboundTokens(loaded);
   const log = options.log ?? createLogger(loaded.logLevel);
   const config = { ...loaded, webhookSecrets: webhookSecretsFor(loaded, log) };
   if (config.allowedOrgPrefixes === null) {

@@ -54,6 +54,16 @@ describe('forcehook start (a real process)', () => {
     expect(cli.output).toEqual(['forcehook: PORT: must be a port number from 0 to 65535']);
   }, SLOW);
 
+  test('on a real database the web process will not start without an Outbound Message token; the worker alone will', async () => {
+    cli = runCli(['start'], { DATABASE_URL: db.url, DATABASE_SSL: 'off', PORT: '0', SALESFORCE_ORG_IDS: ORG_15 });
+    expect((await within(10_000, cli.exited, 'exit')).code).toBe(1);
+    expect(cli.output.join('\n')).toMatch(/^forcehook: OUTBOUND_TOKEN: required with DATABASE_URL/);
+    cli = runCli(['start', '--worker'], { DATABASE_URL: db.url, DATABASE_SSL: 'off', SALESFORCE_ORG_IDS: ORG_15, LOG_LEVEL: 'info' });
+    await within(20_000, waitFor('the worker started', async () => cli!.output.some((line) => line.includes('worker started'))), 'worker start');
+    cli.child.kill('SIGTERM');
+    expect((await within(25_000, cli.exited, 'shutdown')).code).toBe(0);
+  }, SLOW);
+
   test('without DATABASE_URL: runs an embedded PostgreSQL under FORCEHOOK_DATA_DIR and keeps its data', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'forcehook-embedded-'));
     // As root, Postgres runs as the `postgres` user, which must be able to reach the folder.

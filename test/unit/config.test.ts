@@ -1,4 +1,4 @@
-import { loadConfig } from '../../src/config.js';
+import { assertOutboundTokens, loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 
 const TOKEN = 'fake-outbound-token-0123456789abcdef';
@@ -109,12 +109,14 @@ describe('loadConfig', () => {
     expect(config.salesforce?.auth).toEqual({ kind: 'client-credentials', clientId: 'fake-consumer-key', clientSecret: 'fake-consumer-secret' });
   });
 
-  test('with a real database Outbound Messages need a token: OUTBOUND_TOKEN or per-flow tokens', () => {
+  test('a web process on a real database needs a token for Outbound Messages: OUTBOUND_TOKEN or per-flow tokens', () => {
     const { OUTBOUND_TOKEN: _, ...noToken } = base;
-    expect(messageOf(noToken)).toMatch(/^OUTBOUND_TOKEN: required with DATABASE_URL/);
+    expect(() => assertOutboundTokens(loadConfig(noToken))).toThrow(/^OUTBOUND_TOKEN: required with DATABASE_URL/);
     const perFlow = loadConfig({ ...noToken, OUTBOUND_FLOW_TOKENS: `contacts=${TOKEN}` });
     expect(perFlow).toMatchObject({ outboundToken: undefined, outboundFlowTokens: { contacts: TOKEN }, outboundTokenRequired: true });
-    expect(loadConfig({}).outboundTokenRequired).toBe(false);
+    expect(() => assertOutboundTokens(perFlow)).not.toThrow();
+    expect(() => assertOutboundTokens(loadConfig(base))).not.toThrow();
+    expect(() => assertOutboundTokens(loadConfig({}))).not.toThrow();
   });
 
   test('OUTBOUND_VERIFY_BY_FETCH names flows, or * for all', () => {
