@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { assertOutboundTokens, loadConfig, type Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
+import { connectionWarning, readConnectionLimits } from './db/connection-budget.js';
 import { migrate } from './db/migrate.js';
 import { createPool, sslFor, type ConnectionSettings } from './db/pool.js';
 import { loadHandlers } from './handlers/load.js';
@@ -109,6 +110,8 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
   try {
     const applied = await migrate(pool);
     if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
+    const tooMany = connectionWarning(await readConnectionLimits(pool), settings.max, pool.totalCount);
+    if (tooMany) log.warn(tooMany);
     const boss = await startBoss({ connection: settings, log, supervise: options.worker, superviseIntervalSeconds: config.queueSuperviseSeconds });
     // Heroku kills 30 s after SIGTERM: 20 s for jobs in hand leaves room for the rest.
     steps.boss = () => boss.stop({ graceful: true, close: false, timeout: 20_000 });
@@ -165,6 +168,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
         signal: shutdown.signal,
         salesforce,
         metrics,
+        superviseSeconds: config.queueSuperviseSeconds,
       });
       if (config.reconcile.targets.length > 0) {
         if (salesforce) {
