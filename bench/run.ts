@@ -18,6 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { adminQuery, canConnect, withDatabase } from '../src/db/admin.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
@@ -129,6 +130,22 @@ async function main(): Promise<void> {
     const fixed = await load({ url: `${base}/apex/bench`, connections: 20, seconds: SECONDS, rate: 500, next: () => signedApex(1) });
     rows.push({ figure: 'p99 ack at 500 requests/s (1-record Apex)', value: fixed.p99, unit: 'ms', target: '<= 25 ms', met: fixed.p99 <= 25 && fixed.non2xx === 0 });
     const webPeak = peakRssMb(web.child.pid);
+
+    // --- pre-auth memory: unsigned gzip bombs must be refused before a byte is inflated ---
+    say('pre-auth: 200 concurrent unsigned /apex requests, each a gzip bomb of 5 MiB inflated');
+    const fresh = runCli(['start', '--web'], env);
+    children.push(fresh.child);
+    const freshBase = `http://127.0.0.1:${await fresh.port}`;
+    const idleRss = currentRssMb(fresh.child.pid);
+    const bombs = await unsignedGzipBombs(`${freshBase}/apex/bench`, 200, 5 * 1024 * 1024);
+    const bombPeak = peakRssMb(fresh.child.pid);
+    rows.push({
+      figure: 'pre-auth: peak RSS of a fresh web process under 200 unsigned gzip bombs',
+      value: bombPeak,
+      unit: `MB (idle ${idleRss} MB; ${bombs.refused}/200 refused with 4xx)`,
+      target: '<= idle + 64 MB, all refused',
+      met: bombPeak <= idleRss + 64 && bombs.refused === 200,
+    });
 
     // --- worker: the mirror on a backlog ---
     say(`worker: storing a backlog of ${BACKLOG} events`);
@@ -339,6 +356,30 @@ async function count(pool: pg.Pool, table: string): Promise<number> {
 async function countWhere(pool: pg.Pool, from: string): Promise<number> {
   const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${from}`);
   return Number(rows[0]?.n ?? 0);
+}
+
+/** Resident set of a process now (VmRSS), in MB. */
+function currentRssMb(pid: number | undefined): number {
+  if (!pid) return 0;
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : 0;
+}
+
+/** Sends `count` unsigned gzip bodies that inflate to `inflated` bytes each, all at once; counts the 4xx answers. */
+async function unsignedGzipBombs(url: string, count: number, inflated: number): Promise<{ refused: number }> {
+  const body = gzipSync(Buffer.alloc(inflated, 0x20));
+  const answers = await Promise.all(
+    Array.from({ length: count }, () =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body }).then(
+        async (res) => {
+          await res.arrayBuffer().catch(() => undefined);
+          return res.status;
+        },
+        () => 0,
+      ),
+    ),
+  );
+  return { refused: answers.filter((s) => s >= 400 && s < 500).length };
 }
 
 /** Peak resident set of a process (VmHWM), in MB. */
