@@ -8,7 +8,9 @@ export interface RetentionResult {
 /**
  * Deletes what has served its purpose: finished inbox rows older than `inboxDays` (they are the
  * dedupe memory, so keep them longer than any sender retries: Salesforce retries for 24 hours) and
- * sent Salesforce writes older than `writeDays`. Failed events and dead writes stay until handled.
+ * sent Salesforce writes older than `writeDays`. Dropped events (verify-by-fetch found no such
+ * record) go too: a flood of forged notifications must not grow the inbox for ever. Failed events
+ * and dead writes stay until handled.
  * Deletes in slices so a large first sweep does not hold long locks.
  */
 export async function sweepRetention(db: Queryable, inboxDays: number, writeDays: number): Promise<RetentionResult> {
@@ -16,7 +18,7 @@ export async function sweepRetention(db: Queryable, inboxDays: number, writeDays
   for (;;) {
     const { rowCount } = await db.query(
       `DELETE FROM forcehook.inbox WHERE id IN (
-         SELECT id FROM forcehook.inbox WHERE received_at < now() - make_interval(days => $1) AND status IN ('done', 'skipped') LIMIT 10000)`,
+         SELECT id FROM forcehook.inbox WHERE received_at < now() - make_interval(days => $1) AND status IN ('done', 'skipped', 'dropped') LIMIT 10000)`,
       [inboxDays],
     );
     result.events += rowCount ?? 0;

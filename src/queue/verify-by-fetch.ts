@@ -8,7 +8,7 @@ import { toId18 } from '../events/salesforce-id.js';
 import type { Logger } from '../log.js';
 import type { SalesforceConnector } from '../salesforce/connection.js';
 import { classifySalesforceError } from '../salesforce/errors.js';
-import { queryRecordsById } from '../salesforce/records-by-id.js';
+import { isFieldPath, queryRecordsById } from '../salesforce/records-by-id.js';
 import { VERIFY_DEAD_LETTER_QUEUE, VERIFY_QUEUE, type HandlerJob, type VerifyJob } from './jobs.js';
 
 export interface VerifyDeps {
@@ -21,6 +21,9 @@ export interface VerifyDeps {
 /** A whole Outbound Message (100 notifications) and then some: one SOQL query per sObject type. */
 const BATCH_SIZE = 200;
 
+/** Salesforce unreachable or over its limit: about an hour of retries (5 s doubling, at most 15 min). */
+const RETRY_LIMIT = 8;
+
 /** Creates the verify queue and its dead-letter queue; the web process sends to it, so both call this. */
 export async function ensureVerifyQueue(boss: PgBoss): Promise<void> {
   const existing = new Set((await boss.getQueues()).map((q) => q.name));
@@ -29,7 +32,7 @@ export async function ensureVerifyQueue(boss: PgBoss): Promise<void> {
     await boss.createQueue(VERIFY_QUEUE, {
       deadLetter: VERIFY_DEAD_LETTER_QUEUE,
       // Salesforce unreachable or over its limit: try again for about an hour.
-      retryLimit: 8,
+      retryLimit: RETRY_LIMIT,
       retryDelay: 5,
       retryBackoff: true,
       retryDelayMax: 900,
@@ -63,21 +66,25 @@ export async function verifyBatch(jobs: Job<VerifyJob>[], deps: VerifyDeps): Pro
   const dropped: number[] = [];
   const unreadable: { ids: number[]; reason: string }[] = [];
   const conn = rows.length > foreign.length ? await deps.salesforce.connection() : undefined;
-  for (const group of groupByType(rows.filter((r) => r.orgId === orgId))) {
-    // The fields the message carried, read from the org: the handlers see the shape they expect.
-    const fields = [...new Set(group.flatMap((r) => Object.keys(r.fields)))];
+  for (const group of groupByQuery(rows.filter((r) => r.orgId === orgId))) {
     let records: Record<string, unknown>[];
     try {
-      records = await queryRecordsById(conn!, group[0]!.sobjectType, fields, group.map((r) => r.recordId));
+      records = await queryRecordsById(conn!, group.sobjectType, group.fields, group.rows.map((r) => r.recordId));
     } catch (err) {
       const error = classifySalesforceError(err);
-      // Retryable (network, limits, locks): the whole batch is retried by pg-boss with backoff.
-      if (error.retryable) throw error;
-      unreadable.push({ ids: group.map((r) => r.id), reason: `${error.code}: ${error.message}` });
-      continue;
+      const reason = `could not read the records back: ${error.code}: ${error.message}`;
+      if (!error.retryable) {
+        unreadable.push({ ids: group.rows.map((r) => r.id), reason });
+        continue;
+      }
+      // Retryable (network, limits, locks): the whole batch is retried by pg-boss with backoff. The
+      // events whose last try this was are dead-lettered with it: say so in the inbox first.
+      const last = new Set(jobs.filter((j) => j.retryCount >= RETRY_LIMIT).map((j) => j.data.inboxId));
+      await markUnverified(deps.pool, rows.filter((r) => last.has(r.id)).map((r) => r.id), 'failed', reason);
+      throw error;
     }
     const byId = new Map(records.map((r) => [toId18(String(r['Id'])), r]));
-    for (const row of group) {
+    for (const row of group.rows) {
       const record = byId.get(row.recordId);
       if (!record) {
         dropped.push(row.id);
@@ -91,7 +98,7 @@ export async function verifyBatch(jobs: Job<VerifyJob>[], deps: VerifyDeps): Pro
     await markVerified(client, verified);
     await markUnverified(client, dropped, 'dropped', 'the org has no such record: verify-by-fetch dropped the notification');
     await markUnverified(client, foreign.map((r) => r.id), 'failed', `the notification is from org ${foreign[0]?.orgId ?? ''}, but forcehook's Salesforce credentials are for org ${orgId}`);
-    for (const u of unreadable) await markUnverified(client, u.ids, 'failed', `could not read the records back: ${u.reason}`);
+    for (const u of unreadable) await markUnverified(client, u.ids, 'failed', u.reason);
     const jobsByQueue = new Map<string, { data: HandlerJob }[]>();
     for (const v of verified) {
       for (const queue of v.handlers) {
@@ -109,12 +116,27 @@ export async function verifyBatch(jobs: Job<VerifyJob>[], deps: VerifyDeps): Pro
   return jobs.map((j) => ({ id: j.id, status: 'completed' }));
 }
 
-function groupByType(rows: readonly VerifyingRow[]): VerifyingRow[][] {
-  const groups = new Map<string, VerifyingRow[]>();
-  for (const r of rows) {
-    const group = groups.get(r.sobjectType) ?? [];
-    group.push(r);
-    groups.set(r.sobjectType, group);
+interface QueryGroup {
+  sobjectType: string;
+  fields: string[];
+  rows: VerifyingRow[];
+}
+
+/**
+ * One query per sObject type and field list: the notifications of one Outbound Message definition
+ * share their fields, so this is one query per type in practice, and a forged notification with a
+ * field the org refuses (INVALID_FIELD) fails alone instead of failing its batch mates. The fields
+ * are the ones the message carried, so handlers see the shape they expect; names that cannot be
+ * Salesforce fields are not asked for.
+ */
+function groupByQuery(rows: readonly VerifyingRow[]): QueryGroup[] {
+  const groups = new Map<string, QueryGroup>();
+  for (const row of rows) {
+    const fields = Object.keys(row.fields).filter(isFieldPath).sort();
+    const key = `${row.sobjectType}|${fields.join(',')}`;
+    const group = groups.get(key) ?? { sobjectType: row.sobjectType, fields, rows: [] };
+    group.rows.push(row);
+    groups.set(key, group);
   }
   return [...groups.values()];
 }

@@ -8,13 +8,18 @@ import { isSalesforceId, toId18 } from '../events/salesforce-id.js';
 export const IDS_PER_QUERY = 200;
 
 const SOBJECT_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
+/** A field or a parent's field (`Account.Name`): what SOQL accepts in a SELECT list. */
+const FIELD_PATH = /^[A-Za-z][A-Za-z0-9_]{0,79}(?:\.[A-Za-z][A-Za-z0-9_]{0,79}){0,4}$/;
+
+/** A field or a parent's field as SOQL selects it; any other name cannot be a Salesforce field. */
+export function isFieldPath(name: string): boolean {
+  return FIELD_PATH.test(name);
+}
 
 /** An sObject API name (`Contact`, `Invoice__c`): safe in a SOQL FROM and a REST path. */
 export function isSObjectName(name: string): boolean {
   return SOBJECT_NAME.test(name);
 }
-/** A field or a parent's field (`Account.Name`): what SOQL accepts in a SELECT list. */
-const FIELD_PATH = /^[A-Za-z][A-Za-z0-9_]{0,79}(?:\.[A-Za-z][A-Za-z0-9_]{0,79}){0,4}$/;
 
 /**
  * Reads records by id: one `Id IN (...)` query per 200 ids, so a batch of notifications costs one
@@ -28,7 +33,7 @@ export async function queryRecordsById(
   options: { includeDeleted?: boolean } = {},
 ): Promise<Record<string, unknown>[]> {
   if (!isSObjectName(sobjectType)) throw new TypeError(`${sobjectType} is not an sObject API name`);
-  const bad = fields.find((f) => !FIELD_PATH.test(f));
+  const bad = fields.find((f) => !isFieldPath(f));
   if (bad !== undefined) throw new TypeError(`${bad} is not a field name`);
   const select = [...new Set(['Id', ...fields])].join(', ');
   const wanted = [...new Set(ids.filter(isSalesforceId).map(toId18))];

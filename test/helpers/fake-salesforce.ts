@@ -52,6 +52,8 @@ export class FakeSalesforce {
   readonly integrationUserId = toId18('0055g00000Int01');
   readonly requests: FakeRequest[] = [];
   readonly records = new Map<string, Map<string, Fields>>();
+  /** Field names the org does not have: a query selecting one is refused with INVALID_FIELD, as Salesforce does. */
+  readonly missingFields = new Set<string>();
   /** Set to verify JWT bearer assertions with this key. */
   jwtPublicKey: KeyObject | undefined;
   private readonly tokens = new Set<string>();
@@ -213,7 +215,12 @@ export class FakeSalesforce {
     if (bulkQuery) return this.bulkQuery(method, bulkQuery[1], bulkQuery[2], body, res);
     const bulk = /^\/jobs\/ingest(?:\/(\w+))?(?:\/(\w+))?$/.exec(rest);
     if (bulk) return this.bulkIngest(method, bulk[1], bulk[2], body, res);
-    if (rest === '/query' || rest === '/queryAll') return send(200, this.query(url.searchParams.get('q') ?? '', rest === '/queryAll'));
+    if (rest === '/query' || rest === '/queryAll') {
+      const soql = url.searchParams.get('q') ?? '';
+      const missing = /^SELECT (.*?) FROM (\w+)/i.exec(soql)?.[1]?.split(',').map((f) => f.trim()).find((f) => this.missingFields.has(f));
+      if (missing) return send(400, [{ errorCode: 'INVALID_FIELD', message: `No such column '${missing}' on entity` }]);
+      return send(200, this.query(soql, rest === '/queryAll'));
+    }
     const describe = /^\/sobjects\/(\w+)\/describe$/.exec(rest);
     if (describe && method === 'GET') return send(200, this.describe(describe[1]!));
     if (rest === '/composite/sobjects' && method === 'PATCH') return send(200, this.updateMany(body as { records: Fields[] }));

@@ -72,6 +72,24 @@ describe('verify-by-fetch', () => {
     expect(soql).toMatch(/SELECT Id, Email, LastName, SystemModstamp FROM Contact WHERE Id IN \(/);
   });
 
+  test('a forged notification naming a field the org does not have fails alone, not its batch mates', async () => {
+    sf.put('Contact', { Id: contact(42), LastName: 'Genuine', SystemModstamp: STAMP });
+    sf.missingFields.add('Forged_Field__c');
+    const before = queries();
+    await send('verified', [
+      { n: 41, fields: { LastName: 'Forged', Forged_Field__c: 'x', SystemModstamp: STAMP } },
+      { n: 42, fields: { LastName: 'Genuine', SystemModstamp: STAMP } },
+    ]);
+    const rows = await waitFor('both settled', async () => {
+      const found = (await inboxRows(db.pool)).filter((r) => [contact(41), contact(42)].includes(r.record_id));
+      return found.length === 2 && found.every((r) => r.status === 'done' || r.status === 'failed') ? found : undefined;
+    });
+    expect(Object.fromEntries(rows.map((r) => [r.record_id, r.status]))).toEqual({ [contact(41)]: 'failed', [contact(42)]: 'done' });
+    expect(rows.find((r) => r.record_id === contact(41))?.last_error).toContain('INVALID_FIELD');
+    expect((await recordRows(db.pool)).some((r) => r.record_id === contact(41))).toBe(false);
+    expect(queries() - before).toBe(2);
+  });
+
   test('two sObject types in one message cost one query each', async () => {
     sf.put('Contact', { Id: contact(11), LastName: 'Ride', SystemModstamp: STAMP });
     sf.put('Account', { Id: toId18(fakeId('001', 12)), Name: 'Acme', SystemModstamp: STAMP });
