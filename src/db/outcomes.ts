@@ -32,18 +32,40 @@ export interface QueueFailure {
  * Records one handler's outcomes in one transaction. An update whose pg-boss attempt is no longer
  * active (expired, retried elsewhere) is dropped: a late, abandoned call must not mark a row done
  * while its job is failed or dead. Returns the inbox ids written.
+ *
+ * The wide inbox row is left alone when an event simply succeeds (its status, `received`, reads as
+ * done once every handler's outcome is: `forcehook.event_status`). It is rewritten only for a
+ * failure, or to clear one when a retry succeeds: one narrow row per event and handler in the
+ * common case.
  */
 export async function recordOutcomes(pool: pg.Pool, queue: string, updates: readonly OutcomeUpdate[]): Promise<number[]> {
   // One row per event: ON CONFLICT may not touch a row twice in one statement. The last word wins.
   const byId = new Map(updates.map((u) => [u.inboxId, u]));
   if (byId.size === 0) return [];
   const ids = [...byId.keys()].sort((a, b) => a - b);
+  const failing = ids.filter((id) => byId.get(id)!.outcome === 'retrying' || byId.get(id)!.outcome === 'failed');
   return withTransaction(pool, async (client) => {
-    await lockInboxRows(client, ids);
+    // Lock order as everywhere: the inbox rows whose status may change, then the outcomes.
+    const changing = await lockChangingInboxRows(client, ids, failing);
     const written = await upsertOutcomes(client, queue, ids.map((id) => byId.get(id)!));
-    await refreshInboxStatus(client, written);
+    const writtenSet = new Set(written);
+    await refreshInboxStatus(client, changing.filter((id) => writtenSet.has(id)));
     return written;
   });
+}
+
+/**
+ * Locks, in id order, the inbox rows whose status this update may change: those it fails, and
+ * those a failure marked before (a retry that succeeds clears it). Returns their ids.
+ */
+async function lockChangingInboxRows(db: Queryable, ids: readonly number[], failing: readonly number[]): Promise<number[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM forcehook.inbox
+     WHERE id = ANY($1::bigint[]) AND (id = ANY($2::bigint[]) OR status NOT IN ('received', 'skipped'))
+     ORDER BY id FOR NO KEY UPDATE`,
+    [ids, failing],
+  );
+  return rows.map((r) => Number(r.id));
 }
 
 /** Records what pg-boss did on its own, in the same lock order as the worker. */
@@ -98,8 +120,8 @@ async function upsertQueueFailures(db: Queryable, failures: readonly QueueFailur
 
 /**
  * Derives each row's status from its outcomes: failed if a handler failed, retrying if one is, done
- * once every handler it was routed to is done or skipped it. Writes only rows whose status or error
- * changed, so the wide row is rewritten about once per event, not once per handler and attempt.
+ * once every handler it was routed to is done or skipped it, else back to received (a failure
+ * cleared, other handlers still to run). Writes only rows whose status or error changed.
  */
 export async function refreshInboxStatus(db: Queryable, ids: readonly number[]): Promise<void> {
   if (ids.length === 0) return;
@@ -110,6 +132,7 @@ export async function refreshInboxStatus(db: Queryable, ids: readonly number[]):
               CASE WHEN bool_or(o.outcome = 'failed') THEN 'failed'
                    WHEN bool_or(o.outcome = 'retrying') THEN 'retrying'
                    WHEN count(*) FILTER (WHERE o.outcome IN ('done', 'skipped') AND o.handler = ANY(r.handlers)) >= cardinality(r.handlers) THEN 'done'
+                   WHEN r.status IN ('retrying', 'failed', 'done') THEN 'received'
                    ELSE r.status END AS status,
               (array_agg(o.last_error ORDER BY o.updated_at DESC) FILTER (WHERE o.outcome IN ('failed', 'retrying')))[1] AS error
        FROM forcehook.inbox r JOIN forcehook.outcomes o ON o.inbox_id = r.id
@@ -151,12 +174,12 @@ interface PgBossFailureRow {
 export async function findQueueFailures(db: Queryable, queues: readonly string[], deadLetterQueues: readonly string[]): Promise<QueueFailure[]> {
   const { rows } = await db.query<PgBossFailureRow>(
     `SELECT f.* FROM (
-       SELECT (j.data->>'inboxId')::bigint AS inbox_id, j.name AS queue, 'retrying' AS outcome, j.output, j.expire_seconds, j.started_on AS since
-       FROM pgboss.job j
+       SELECT ids.id AS inbox_id, j.name AS queue, 'retrying' AS outcome, j.output, j.expire_seconds, j.started_on AS since
+       FROM pgboss.job j, forcehook.job_inbox_ids(j.data) AS ids(id)
        WHERE j.name = ANY($1::text[]) AND j.state = 'retry' AND j.output->'value'->>'message' IN ('job timed out', 'job heartbeat timeout')
        UNION ALL
-       SELECT (d.data->>'inboxId')::bigint, d.source_name, 'failed', d.source_output, d.expire_seconds, d.created_on
-       FROM pgboss.job d
+       SELECT ids.id, d.source_name, 'failed', d.source_output, d.expire_seconds, d.created_on
+       FROM pgboss.job d, forcehook.job_inbox_ids(d.data) AS ids(id)
        WHERE d.name = ANY($2::text[]) AND d.state = 'created' AND d.source_name = ANY($1::text[])
      ) AS f
      LEFT JOIN forcehook.outcomes o ON o.inbox_id = f.inbox_id AND o.handler = f.queue

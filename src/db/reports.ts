@@ -79,14 +79,15 @@ export async function findEvents(db: Queryable, filter: EventFilter): Promise<Ev
     modstamp: Date | null;
     received_at: Date;
   }>(
-    `SELECT i.id, org_id, delivery_id, source, flow, sobject_type, record_id, operation, status, last_error, modstamp, received_at,
+    `SELECT i.id, org_id, delivery_id, source, flow, sobject_type, record_id, operation, forcehook.event_status(i.id, i.status, i.handlers) AS status,
+            last_error, modstamp, received_at,
             COALESCE(o.outcomes, '{}') AS outcomes, COALESCE(o.attempts, i.attempts) AS attempts
      FROM forcehook.inbox i
      LEFT JOIN LATERAL (SELECT jsonb_object_agg(handler, outcome) AS outcomes, sum(attempts)::int AS attempts
                         FROM forcehook.outcomes WHERE inbox_id = i.id) o ON true
      WHERE ($1::text IS NULL OR record_id = $1 OR left(record_id, 15) = $1)
        AND ($2::text IS NULL OR flow = $2)
-       AND ($3::text IS NULL OR status = $3)
+       AND ($3::text IS NULL OR forcehook.event_status(i.id, i.status, i.handlers) = $3)
        AND ($4::timestamptz IS NULL OR received_at >= $4)
      ORDER BY received_at DESC, i.id DESC
      LIMIT $5`,

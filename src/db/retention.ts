@@ -18,7 +18,7 @@ export async function sweepRetention(db: Queryable, inboxDays: number, writeDays
   for (;;) {
     const { rowCount } = await db.query(
       `DELETE FROM forcehook.inbox WHERE id IN (
-         SELECT id FROM forcehook.inbox WHERE received_at < now() - make_interval(days => $1) AND status IN ('done', 'skipped', 'dropped') LIMIT 10000)`,
+         SELECT id FROM forcehook.inbox WHERE received_at < now() - make_interval(days => $1) AND forcehook.event_status(id, status, handlers) IN ('done', 'skipped', 'dropped') LIMIT 10000)`,
       [inboxDays],
     );
     result.events += rowCount ?? 0;

@@ -3,7 +3,7 @@ import type { Queryable } from '../db/pool.js';
 import { clearOutcomes, refreshInboxStatus, setOutcome } from '../db/outcomes.js';
 import { deadWrites } from '../db/reports.js';
 import type { Handler } from '../handlers/define-handler.js';
-import type { HandlerJob } from './jobs.js';
+import { jobInboxIds, type HandlerJob, type StoredHandlerJob } from './jobs.js';
 
 /**
  * What gave up, in one list: events a handler dead-lettered (pg-boss dead-letter queues) and writes
@@ -23,20 +23,22 @@ export interface DeadLetter {
 export async function listDeadLetters(boss: PgBoss, db: Queryable, handlers: readonly Handler[]): Promise<DeadLetter[]> {
   const letters: DeadLetter[] = [];
   for (const h of handlers) {
-    const jobs = await boss.findJobs<HandlerJob>(h.deadLetterQueue, { queued: true, limit: 1000 });
+    const found = await boss.findJobs<StoredHandlerJob>(h.deadLetterQueue, { queued: true, limit: 1000 });
+    // A dead letter names one event (a job of several is split before its events are dead-lettered).
+    const jobs = found.map((job) => ({ ...job, inboxId: jobInboxIds(job.data)[0] ?? 0 }));
     if (jobs.length === 0) continue;
     const { rows } = await db.query<{ id: string; delivery_id: string; record_id: string; last_error: string | null }>(
       'SELECT id, delivery_id, record_id, last_error FROM forcehook.inbox WHERE id = ANY($1::bigint[])',
-      [jobs.map((j) => j.data.inboxId)],
+      [jobs.map((j) => j.inboxId)],
     );
     const byId = new Map(rows.map((r) => [Number(r.id), r]));
     for (const job of jobs) {
-      const row = byId.get(job.data.inboxId);
+      const row = byId.get(job.inboxId);
       letters.push({
         id: job.id,
         kind: 'event',
         handler: h.name,
-        subject: row?.delivery_id ?? `inbox ${job.data.inboxId} (purged)`,
+        subject: row?.delivery_id ?? `inbox ${job.inboxId} (purged)`,
         recordId: row?.record_id ?? '',
         error: row?.last_error ?? null,
         deadSince: job.createdOn,
@@ -61,10 +63,11 @@ export async function retryDeadLetter(boss: PgBoss, db: Queryable, handlers: rea
     return (rowCount ?? 0) > 0;
   }
   for (const h of handlers) {
-    const [job] = await boss.findJobs<HandlerJob>(h.deadLetterQueue, { id, queued: true });
+    const [job] = await boss.findJobs<StoredHandlerJob>(h.deadLetterQueue, { id, queued: true });
     if (!job) continue;
-    await setOutcome(db, job.data.inboxId, h.queue, 'retrying');
-    await refreshInboxStatus(db, [job.data.inboxId]);
+    const ids = jobInboxIds(job.data);
+    for (const inboxId of ids) await setOutcome(db, inboxId, h.queue, 'retrying');
+    await refreshInboxStatus(db, ids);
     return (await boss.redrive(h.deadLetterQueue, { ids: [id], destination: h.queue })) > 0;
   }
   return false;
@@ -93,7 +96,7 @@ export async function replayEvent(boss: PgBoss, db: Queryable, handlers: readonl
   let sent = 0;
   for (const row of rows) {
     for (const queue of row.handlers.filter((q) => queues.has(q))) {
-      await boss.send(queue, { inboxId: Number(row.id) } satisfies HandlerJob);
+      await boss.send(queue, { inboxIds: [Number(row.id)] } satisfies HandlerJob);
       sent++;
     }
   }

@@ -5,7 +5,7 @@ import { insertInboxRows, type RoutedEvent } from '../db/inbox.js';
 import { classifyDatabaseError, DatabaseUnavailableError } from '../errors.js';
 import type { SalesforceEvent } from '../events/salesforce-event.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
-import { VERIFY_QUEUE, type HandlerJob } from './jobs.js';
+import { VERIFY_QUEUE, type HandlerJob, type VerifyJob } from './jobs.js';
 
 export interface IngestResult {
   accepted: number;
@@ -34,8 +34,8 @@ interface Pending {
 const MAX_BATCH_EVENTS = 2_000;
 
 /**
- * Stores events durably: inbox rows (deduplicated by delivery id) and one pg-boss job per new
- * event and handler, in ONE transaction; when the promise resolves everything is committed and the
+ * Stores events durably: inbox rows (deduplicated by delivery id) and, per handler, pg-boss jobs
+ * naming the new rows (one per batchSize events, not one per event), in ONE transaction; when the promise resolves everything is committed and the
  * caller may acknowledge, when it rejects nothing of its events is stored.
  *
  * Group commit: a request that arrives while `maxConcurrent` transactions are running waits for the
@@ -108,21 +108,29 @@ async function store(deps: IngestDeps, batch: readonly Pending[]): Promise<Inges
   const queuesOf = new Map(routed.map((r) => [`${r.event.orgId}|${r.event.deliveryId}`, r.verify && r.queues.length > 0 ? [VERIFY_QUEUE] : r.queues]));
   return withTransaction(deps.pool, async (client) => {
     const inserted = await insertInboxRows(client, routed);
-    const jobsByQueue = new Map<string, { data: HandlerJob }[]>();
+    const idsByQueue = new Map<string, number[]>();
     const accepted = batch.map(() => 0);
     for (const row of inserted) {
       const key = `${row.orgId}|${row.deliveryId}`;
-      const i = owner.get(key)!;
-      accepted[i]!++;
-      const queues = queuesOf.get(key) ?? [];
-      for (const queue of queues) {
-        const jobs = jobsByQueue.get(queue) ?? [];
-        jobs.push({ data: { inboxId: row.id } });
-        jobsByQueue.set(queue, jobs);
+      accepted[owner.get(key)!]!++;
+      for (const queue of queuesOf.get(key) ?? []) {
+        const ids = idsByQueue.get(queue) ?? [];
+        ids.push(row.id);
+        idsByQueue.set(queue, ids);
       }
     }
     const db = { executeSql: (text: string, values?: unknown[]) => client.query(text, values) };
-    for (const [queue, jobs] of jobsByQueue) await deps.boss.insert(queue, jobs, { db });
+    for (const [queue, ids] of idsByQueue) {
+      if (queue === VERIFY_QUEUE) {
+        await deps.boss.insert(queue, ids.map((inboxId) => ({ data: { inboxId } satisfies VerifyJob })), { db });
+        continue;
+      }
+      // One job per handler and transaction, in slices of the handler's batch: not one per event.
+      const size = deps.registry.byQueueName(queue)?.batchSize ?? ids.length;
+      const jobs: { data: HandlerJob }[] = [];
+      for (let i = 0; i < ids.length; i += size) jobs.push({ data: { inboxIds: ids.slice(i, i + size) } });
+      await deps.boss.insert(queue, jobs, { db });
+    }
     // Every event of a request is either inserted now or was already in the inbox.
     return batch.map((p, i) => ({ accepted: accepted[i]!, duplicates: p.events.length - accepted[i]! }));
   });

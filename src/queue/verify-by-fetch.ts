@@ -99,16 +99,13 @@ export async function verifyBatch(jobs: Job<VerifyJob>[], deps: VerifyDeps): Pro
     await markUnverified(client, dropped, 'dropped', 'the org has no such record: verify-by-fetch dropped the notification');
     await markUnverified(client, foreign.map((r) => r.id), 'failed', `the notification is from org ${foreign[0]?.orgId ?? ''}, but forcehook's Salesforce credentials are for org ${orgId}`);
     for (const u of unreadable) await markUnverified(client, u.ids, 'failed', u.reason);
-    const jobsByQueue = new Map<string, { data: HandlerJob }[]>();
+    // One job per handler naming the verified rows, as ingest sends them.
+    const idsByQueue = new Map<string, number[]>();
     for (const v of verified) {
-      for (const queue of v.handlers) {
-        const queued = jobsByQueue.get(queue) ?? [];
-        queued.push({ data: { inboxId: v.id } });
-        jobsByQueue.set(queue, queued);
-      }
+      for (const queue of v.handlers) idsByQueue.set(queue, [...(idsByQueue.get(queue) ?? []), v.id]);
     }
     const db = { executeSql: (text: string, values?: unknown[]) => client.query(text, values) };
-    for (const [queue, queued] of jobsByQueue) await deps.boss.insert(queue, queued, { db });
+    for (const [queue, inboxIds] of idsByQueue) await deps.boss.insert(queue, [{ data: { inboxIds } satisfies HandlerJob }], { db });
   });
   if (dropped.length + foreign.length > 0) {
     deps.log.warn({ dropped: dropped.length, foreignOrg: foreign.length }, 'verify-by-fetch dropped notifications whose records the org does not have');

@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { SalesforceConnector } from '../salesforce/connection.js';
 import { StagedWrites } from '../salesforce/writer.js';
-import type { HandlerJob } from './jobs.js';
+import { jobInboxIds, retriesBefore, type HandlerJob, type StoredHandlerJob } from './jobs.js';
 import { withTimeLimit } from './time-limit.js';
 
 export interface WorkerDeps {
@@ -40,13 +40,18 @@ function batchBudgetMs(handler: Handler): number {
 /** Jobs are put back without counting a retry for at most this long, then failures count again. */
 const PUT_BACK_FOR_MS = 15 * 60_000;
 
+/** Most events one fetch of a worker slot takes, whatever the jobs carry. */
+const EVENTS_PER_FETCH = 1_000;
+
 /** Starts pulling each handler's queue. Returns once the workers are registered. */
 export async function startWorkers(handlers: readonly Handler[], deps: WorkerDeps): Promise<void> {
   for (const handler of handlers) {
-    await deps.boss.work<HandlerJob>(
+    await deps.boss.work<StoredHandlerJob>(
       handler.queue,
       {
-        batchSize: handler.batchSize,
+        // Jobs carry up to batchSize events each (single events once they failed): take enough jobs
+        // for a few handler calls, not so many that one slot hoards the queue.
+        batchSize: Math.max(1, Math.ceil(EVENTS_PER_FETCH / handler.batchSize)),
         localConcurrency: handler.concurrency,
         perJobResults: true,
         pollingIntervalSeconds: 0.5,
@@ -89,143 +94,225 @@ function watchQueueFailures(handlers: readonly Handler[], deps: WorkerDeps): voi
   void sweep();
 }
 
+/** What became of one event in this fetch. */
+type EventFate =
+  | { kind: 'done' | 'skipped' }
+  | { kind: 'failed'; error: unknown }
+  /** Not tried: the fetch ran out of time, or the database was unavailable. Goes back uncounted. */
+  | { kind: 'untried'; reason: string; error?: unknown };
+
 /**
- * One batch of one handler: load the events, drop echoes of our own writes, hand the rest over
- * within the handler's timeoutSeconds, store the writes the handler staged, settle every job on its
- * own. A batch that throws or times out is retried event by event right away, each with the same
- * time limit, so one bad or hanging event fails alone. A database that cannot be reached puts the
- * jobs back without counting a retry.
+ * One fetch of one handler's queue: load the jobs' events, drop echoes of our own writes, hand the
+ * rest over oldest first in calls of at most batchSize events, each within the handler's
+ * timeoutSeconds, store the writes the handler staged, then settle every job. A call that throws
+ * or times out is retried event by event right away, so one bad or hanging event fails alone.
+ *
+ * A job holding several events (as ingest sends them) completes once its events are done; an
+ * event of it that failed is split out into a job of its own, which pg-boss retries with backoff
+ * and dead-letters, so the others are not held back. When every event of such a job failed the
+ * same way (Salesforce down, say), the job itself is retried: one job, not a job per event. A
+ * database that cannot be reached puts events back without counting a retry.
  */
-export async function runBatch(handler: Handler, jobs: Job<HandlerJob>[], deps: WorkerDeps): Promise<JobResult[]> {
+export async function runBatch(handler: Handler, jobs: Job<StoredHandlerJob>[], deps: WorkerDeps): Promise<JobResult[]> {
   const log = deps.log.child({ handler: handler.name });
   const deadline = Date.now() + batchBudgetMs(handler);
   const timeoutMs = handler.timeoutSeconds * 1000;
-  const results = new Map<string, JobResult>();
-  const updates: OutcomeUpdate[] = [];
-  const putBack: { job: Job<HandlerJob>; reason: string }[] = [];
+  const fates = new Map<number, EventFate>();
+  // Each event is handled once even if two jobs name it; the first job that names it fences its outcome.
+  const jobOf = new Map<number, Job<StoredHandlerJob>>();
+  for (const job of jobs) for (const id of jobInboxIds(job.data)) if (!jobOf.has(id)) jobOf.set(id, job);
   let events = new Map<number, SalesforceEvent>();
   try {
-    events = await loadInboxEvents(deps.db, jobs.map((j) => j.data.inboxId));
-    const jobByInbox = new Map<number, Job<HandlerJob>>();
-    for (const job of jobs) {
-      // The inbox row is gone (retention ran): nothing left to do for this job.
-      if (events.has(job.data.inboxId)) jobByInbox.set(job.data.inboxId, job);
-      else results.set(job.id, { id: job.id, status: 'completed' });
-    }
+    events = await loadInboxEvents(deps.db, [...jobOf.keys()]);
     // Handlers get events oldest first, whatever order pg-boss fetched them in.
-    let ordered = [...events.keys()].map((id) => jobByInbox.get(id)!);
+    let ordered = [...events.keys()];
     const echoOf = handler.suppressEchoes ? await integrationUser(deps) : undefined;
     if (echoOf) {
-      const echoes = ordered.filter((job) => isEcho(events.get(job.data.inboxId)!, echoOf));
+      const echoes = ordered.filter((id) => isEcho(events.get(id)!, echoOf));
       if (echoes.length > 0) log.debug({ echoes: echoes.length }, 'skipping echoes of our own writes');
-      settle(echoes, new Set(echoes.map((j) => events.get(j.data.inboxId)!.deliveryId)));
-      ordered = ordered.filter((job) => !echoes.includes(job));
+      for (const id of echoes) fates.set(id, { kind: 'skipped' });
+      ordered = ordered.filter((id) => !fates.has(id));
     }
-    if (ordered.length > 0) await handleAll(ordered);
+    for (let i = 0; i < ordered.length; i += handler.batchSize) await handleGroup(ordered.slice(i, i + handler.batchSize));
+    const { results, updates } = await settleJobs(handler, jobs, events, fates, deps);
     await recordOutcomes(deps.db, handler.queue, updates);
+    for (const u of updates) deps.metrics?.handlerEvents.inc({ handler: handler.name, outcome: u.outcome });
+    return results;
   } catch (err) {
     if (!isUnavailable(err)) throw err;
     // Our own queries failed: the handler's effects may be half stored, and handlers are idempotent.
     log.warn({ err: describe(err), jobs: jobs.length }, 'database unavailable; the batch goes back to the queue without counting a retry');
-    return Promise.all(jobs.map(async (job) => (await putJobBack(job, 'database unavailable')) ?? failedResult(job, err)));
+    return Promise.all(
+      jobs.map(async (job) => (await putJobBack(handler, job, jobInboxIds(job.data), 'database unavailable', deps)) ?? failedResult(job, err)),
+    );
   }
-  for (const u of updates) deps.metrics?.handlerEvents.inc({ handler: handler.name, outcome: u.outcome });
-  for (const { job, reason } of putBack) {
-    const result = await putJobBack(job, reason).catch(() => undefined);
-    results.set(job.id, result ?? failedResult(job, new Error(reason)));
-  }
-  return [...results.values()];
 
-  async function handleAll(ordered: Job<HandlerJob>[]): Promise<void> {
+  async function handleGroup(group: number[]): Promise<void> {
+    if (deadline - Date.now() < 1000) return untried(group);
     try {
-      await handleAndStore(ordered, timeoutMs);
+      await handleAndStore(group, Math.min(timeoutMs, deadline - Date.now()));
       return;
-    } catch (batchError) {
-      if (ordered.length === 1) return fail(ordered[0]!, batchError);
-      log.warn({ err: describe(batchError), events: ordered.length }, 'batch failed; retrying its events one by one');
+    } catch (groupError) {
+      if (group.length === 1) return failed(group[0]!, groupError);
+      log.warn({ err: describe(groupError), events: group.length }, 'batch failed; retrying its events one by one');
     }
-    for (const job of ordered) {
+    for (const id of group) {
       const left = deadline - Date.now();
-      // pg-boss would fail the whole batch soon: what was not tried goes back uncounted.
+      // pg-boss would fail the whole fetch soon: what was not tried goes back uncounted.
       if (left < 1000) {
-        putBackLater(job, 'not tried yet: its batch ran out of time retrying events that hang');
+        untried([id]);
         continue;
       }
       try {
-        await handleAndStore([job], Math.min(timeoutMs, left));
+        await handleAndStore([id], Math.min(timeoutMs, left));
       } catch (err) {
-        fail(job, err);
+        failed(id, err);
       }
     }
   }
 
-  async function handleAndStore(group: Job<HandlerJob>[], limitMs: number): Promise<void> {
+  async function handleAndStore(group: number[], limitMs: number): Promise<void> {
     const writes = deps.salesforce ? new StagedWrites(handler.name, () => deps.salesforce!.connection()) : null;
     const stopTimer = deps.metrics?.handlerSeconds.startTimer({ handler: handler.name });
+    const signals = [deps.signal, ...new Set(group.map((id) => jobOf.get(id)!.signal))].filter((s): s is AbortSignal => s !== undefined);
     const result = await withTimeLimit(
-      (signal) => handler.handle(group.map((j) => events.get(j.data.inboxId)!), { db: deps.db, log, signal, salesforce: writes }),
+      (signal) => handler.handle(group.map((id) => events.get(id)!), { db: deps.db, log, signal, salesforce: writes }),
       limitMs,
-      [deps.signal, ...group.map((j) => j.signal).filter((s): s is AbortSignal => s !== undefined)],
+      signals,
       (settled) => log.warn({ events: group.length, settled }, 'an abandoned handler call finished late; what it returned is ignored'),
     ).finally(() => stopTimer?.());
     if (writes) await insertWrites(deps.db, writes.staged);
-    settle(group, new Set(result?.skipped ?? []));
+    const skipped = new Set(result?.skipped ?? []);
+    for (const id of group) fates.set(id, { kind: skipped.has(events.get(id)!.deliveryId) ? 'skipped' : 'done' });
   }
 
-  function settle(group: Job<HandlerJob>[], skipped: ReadonlySet<string>): void {
-    for (const job of group) {
-      const event = events.get(job.data.inboxId)!;
-      results.set(job.id, { id: job.id, status: 'completed' });
-      updates.push({ inboxId: job.data.inboxId, outcome: skipped.has(event.deliveryId) ? 'skipped' : 'done', error: null, job });
+  function failed(id: number, error: unknown): void {
+    if (isUnavailable(error)) {
+      log.warn({ deliveryId: events.get(id)!.deliveryId, err: describe(error) }, 'database unavailable; the event goes back to the queue without counting a retry');
+      fates.set(id, { kind: 'untried', reason: `database unavailable (${describe(error).message}); tried again without counting a retry`, error });
+      return;
     }
+    fates.set(id, { kind: 'failed', error });
   }
 
-  function fail(job: Job<HandlerJob>, err: unknown): void {
-    const event: SalesforceEvent = events.get(job.data.inboxId)!;
-    if (isUnavailable(err) && canPutBack(job)) {
-      log.warn({ deliveryId: event.deliveryId, err: describe(err) }, 'database unavailable; the event goes back to the queue without counting a retry');
-      return putBackLater(job, `database unavailable (${describe(err).message}); tried again without counting a retry`);
+  function untried(ids: readonly number[]): void {
+    for (const id of ids) fates.set(id, { kind: 'untried', reason: 'not tried yet: its batch ran out of time retrying events that hang' });
+  }
+}
+
+/**
+ * Turns the fates of a fetch's events into one result per job and the outcomes to record. Failed
+ * events of a several-event job are split out (or dead-lettered, when it was their last try), its
+ * untried events put back; the job completes. Single-event jobs fail and dead-letter through pg-boss.
+ */
+async function settleJobs(
+  handler: Handler,
+  jobs: readonly Job<StoredHandlerJob>[],
+  events: ReadonlyMap<number, SalesforceEvent>,
+  fates: ReadonlyMap<number, EventFate>,
+  deps: WorkerDeps,
+): Promise<{ results: JobResult[]; updates: OutcomeUpdate[] }> {
+  const log = deps.log.child({ handler: handler.name });
+  const results: JobResult[] = [];
+  const updates: OutcomeUpdate[] = [];
+  const recorded = new Set<number>();
+  const record = (job: Job<StoredHandlerJob>, inboxId: number, outcome: OutcomeUpdate['outcome'], error: string | null): void => {
+    if (recorded.has(inboxId)) return;
+    recorded.add(inboxId);
+    updates.push({ inboxId, outcome, error, job });
+  };
+  for (const job of jobs) {
+    // An id with no event: retention already deleted its inbox row, nothing is left to do.
+    const ids = jobInboxIds(job.data).filter((id) => events.has(id));
+    const used = retriesUsed(job);
+    const failedIds = ids.filter((id) => fates.get(id)?.kind === 'failed');
+    const untriedIds = ids.filter((id) => fates.get(id)?.kind === 'untried');
+    for (const id of ids) {
+      const fate = fates.get(id);
+      if (fate?.kind === 'done' || fate?.kind === 'skipped') record(job, id, fate.kind, null);
     }
-    const permanent = err instanceof AppError && !err.retryable;
-    const final = permanent || retriesUsed(job) >= handler.retryLimit;
-    const message = describe(err).message;
-    log.warn({ deliveryId: event.deliveryId, err: describe(err), attempt: retriesUsed(job) + 1, final }, 'handler failed');
-    // pg-boss counts only this job's retries; a job that was put back carries the earlier ones itself.
-    results.set(job.id, { id: job.id, status: final ? 'deadletter' : 'failed', output: { error: message } });
-    updates.push({ inboxId: job.data.inboxId, outcome: final ? 'failed' : 'retrying', error: message, job });
-  }
-
-  function putBackLater(job: Job<HandlerJob>, reason: string): void {
-    putBack.push({ job, reason });
-    updates.push({ inboxId: job.data.inboxId, outcome: 'retrying', error: reason, job });
-  }
-
-  /** Completes the job and sends a copy a little later that carries the retries used so far. Undefined when it may not. */
-  async function putJobBack(job: Job<HandlerJob>, reason: string): Promise<JobResult | undefined> {
-    if (!canPutBack(job)) return undefined;
-    const times = (job.data.putBack?.times ?? 0) + 1;
-    const data: HandlerJob = {
-      inboxId: job.data.inboxId,
-      putBack: { since: job.data.putBack?.since ?? new Date().toISOString(), times, retriesUsed: retriesUsed(job) },
+    const errorOf = (id: number): unknown => (fates.get(id) as { error?: unknown } | undefined)?.error;
+    const permanent = (id: number): boolean => {
+      const err = errorOf(id);
+      return err instanceof AppError && !err.retryable;
     };
-    try {
-      await deps.boss.send(handler.queue, data, { startAfter: Math.min(60, 2 ** times) });
-    } catch {
-      return undefined;
+    const last = used >= handler.retryLimit;
+    for (const id of failedIds) {
+      const final = last || permanent(id);
+      log.warn({ deliveryId: events.get(id)!.deliveryId, err: describe(errorOf(id)), attempt: used + 1, final }, 'handler failed');
     }
-    return { id: job.id, status: 'completed', output: { putBack: reason } };
-  }
 
-  function failedResult(job: Job<HandlerJob>, err: unknown): JobResult {
-    return { id: job.id, status: 'failed', output: { error: describe(err).message } };
+    // The whole job failed and may try again: pg-boss retries it with backoff, as one job.
+    const wholeJobRetry = failedIds.length === ids.length && ids.length > 0 && !last && !failedIds.some(permanent);
+    if (wholeJobRetry || (ids.length === 1 && failedIds.length === 1)) {
+      const id = failedIds[0]!;
+      const final = last || permanent(id);
+      const message = describe(errorOf(id)).message;
+      for (const f of failedIds) record(job, f, final ? 'failed' : 'retrying', describe(errorOf(f)).message);
+      results.push({ id: job.id, status: final ? 'deadletter' : 'failed', output: { error: message } });
+      continue;
+    }
+    try {
+      for (const id of failedIds) {
+        const message = describe(errorOf(id)).message;
+        if (last || permanent(id)) {
+          await deps.boss.insert(handler.deadLetterQueue, [{ data: { inboxIds: [id] } satisfies HandlerJob }]);
+          record(job, id, 'failed', message);
+        } else {
+          await deps.boss.insert(handler.queue, [
+            { data: { inboxIds: [id], retriesBefore: used + 1 } satisfies HandlerJob, retryLimit: handler.retryLimit - used - 1, startAfter: retryAt(handler, used) },
+          ]);
+          record(job, id, 'retrying', message);
+        }
+      }
+      if (untriedIds.length > 0) {
+        const reason = (fates.get(untriedIds[0]!) as { reason: string }).reason;
+        const putBack = await putJobBack(handler, job, untriedIds, reason, deps);
+        if (!putBack) throw (fates.get(untriedIds[0]!) as { error?: unknown }).error ?? new Error(reason);
+        for (const id of untriedIds) record(job, id, 'retrying', reason);
+      }
+      results.push({ id: job.id, status: 'completed' });
+    } catch (err) {
+      // The split could not be stored: the job fails and runs again (handlers are idempotent).
+      if (isUnavailable(err)) throw err;
+      results.push(failedResult(job, err));
+    }
   }
+  return { results, updates };
 }
 
-function retriesUsed(job: Job<HandlerJob>): number {
-  return job.retryCount + (job.data.putBack?.retriesUsed ?? 0);
+/** When a split-out event is tried again: the queue's retry delay, doubled per retry when it backs off. */
+function retryAt(handler: Handler, retriesUsed: number): Date {
+  const seconds = handler.retryBackoff ? Math.min(handler.retryDelayMaxSeconds, handler.retryDelaySeconds * 2 ** retriesUsed) : handler.retryDelaySeconds;
+  return new Date(Date.now() + seconds * 1000);
 }
 
-function canPutBack(job: Job<HandlerJob>): boolean {
+/**
+ * Sends the given events of a job back to the queue a little later, carrying the retries used so
+ * far, without counting one. Undefined when it may not (put back for too long, or the send failed).
+ */
+async function putJobBack(handler: Handler, job: Job<StoredHandlerJob>, ids: number[], reason: string, deps: WorkerDeps): Promise<JobResult | undefined> {
+  if (!canPutBack(job)) return undefined;
+  const times = (job.data.putBack?.times ?? 0) + 1;
+  const used = retriesUsed(job);
+  const data: HandlerJob = { inboxIds: ids, retriesBefore: used, putBack: { since: job.data.putBack?.since ?? new Date().toISOString(), times } };
+  try {
+    await deps.boss.send(handler.queue, data, { startAfter: Math.min(60, 2 ** times), retryLimit: Math.max(0, handler.retryLimit - used) });
+  } catch {
+    return undefined;
+  }
+  return { id: job.id, status: 'completed', output: { putBack: reason } };
+}
+
+function failedResult(job: Job<StoredHandlerJob>, err: unknown): JobResult {
+  return { id: job.id, status: 'failed', output: { error: describe(err).message } };
+}
+
+function retriesUsed(job: Job<StoredHandlerJob>): number {
+  return job.retryCount + retriesBefore(job.data);
+}
+
+function canPutBack(job: Job<StoredHandlerJob>): boolean {
   const since = job.data.putBack ? Date.parse(job.data.putBack.since) : Date.now();
   return Date.now() - since < PUT_BACK_FOR_MS;
 }

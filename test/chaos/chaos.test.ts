@@ -192,7 +192,7 @@ async function checkConverged(list: Message[]): Promise<void> {
   await waitFor(
     'every event done',
     async () => {
-      const { rows } = await db.query<{ n: string }>("SELECT count(*) AS n FROM forcehook.inbox WHERE delivery_id = ANY($1) AND status = 'done'", [all]);
+      const { rows } = await db.query<{ n: string }>("SELECT count(*) AS n FROM forcehook.inbox WHERE delivery_id = ANY($1) AND forcehook.event_status(id, status, handlers) = 'done'", [all]);
       return Number(rows[0]?.n) === all.length;
     },
     60_000,

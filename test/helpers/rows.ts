@@ -19,11 +19,13 @@ export interface InboxRow {
 
 export async function inboxRows(pool: pg.Pool): Promise<InboxRow[]> {
   // Each handler's outcome lives in forcehook.outcomes: shown here as { queue: outcome }.
-  const { rows } = await pool.query<InboxRow>(
-    `SELECT i.*, COALESCE((SELECT jsonb_object_agg(o.handler, o.outcome) FROM forcehook.outcomes o WHERE o.inbox_id = i.id), '{}') AS outcomes
+  // The status as every reader sees it: a row stays 'received' on disk once its handlers are done.
+  const { rows } = await pool.query<InboxRow & { event_status: string }>(
+    `SELECT i.*, forcehook.event_status(i.id, i.status, i.handlers) AS event_status,
+            COALESCE((SELECT jsonb_object_agg(o.handler, o.outcome) FROM forcehook.outcomes o WHERE o.inbox_id = i.id), '{}') AS outcomes
      FROM forcehook.inbox i ORDER BY i.id`,
   );
-  return rows;
+  return rows.map(({ event_status, ...row }) => ({ ...row, status: event_status }));
 }
 
 export async function countRows(pool: pg.Pool, table: 'forcehook.inbox' | 'forcehook.records' | 'pgboss.job'): Promise<number> {
@@ -47,7 +49,10 @@ export async function recordRows(pool: pg.Pool): Promise<RecordRow[]> {
 }
 
 /** Jobs per handler queue, e.g. { 'forcehook.mirror': 2, 'forcehook.contact-match': 2 }. */
+/** Events queued per handler queue: what the queue's jobs name, each event counted once per job. */
 export async function jobsByQueue(pool: pg.Pool): Promise<Record<string, number>> {
-  const { rows } = await pool.query<{ name: string; n: string }>("SELECT name, count(*) AS n FROM pgboss.job WHERE name LIKE 'forcehook.%' GROUP BY name");
+  const { rows } = await pool.query<{ name: string; n: string }>(
+    "SELECT j.name, count(*) AS n FROM pgboss.job j, forcehook.job_inbox_ids(j.data) AS ids(id) WHERE j.name LIKE 'forcehook.%' GROUP BY j.name",
+  );
   return Object.fromEntries(rows.map((r) => [r.name, Number(r.n)]));
 }

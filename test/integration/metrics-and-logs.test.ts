@@ -45,7 +45,7 @@ describe('metrics and logs', () => {
     await request(url).post(`/outbound/contacts?token=${TOKEN}`).set('Content-Type', 'text/xml').send(body).expect(200);
     await request(url).post('/outbound/contacts?token=wrong-token-xxxxxxxxxx').set('Content-Type', 'text/xml').send(body).expect(403);
     await sendApex(url, 'contacts', { orgId: ORG_18, sobjectType: 'Contact', operation: 'insert', new: [apexContact(1)], old: [] }).expect(202);
-    await waitFor('handlers done', async () => (await db.pool.query("SELECT count(*) FILTER (WHERE status <> 'done') AS n FROM forcehook.inbox")).rows[0].n === '0');
+    await waitFor('handlers done', async () => (await db.pool.query("SELECT count(*) FILTER (WHERE forcehook.event_status(id, status, handlers) <> 'done') AS n FROM forcehook.inbox")).rows[0].n === '0');
 
     await request(url).get('/metrics').expect(401);
     const res = await request(url).get('/metrics').auth('prometheus', ADMIN).expect(200);

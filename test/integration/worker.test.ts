@@ -125,11 +125,54 @@ describe('worker and the mirror handler', () => {
     expect(seen.filter((d) => d === fakeId('04l', 802)).length).toBeGreaterThanOrEqual(1);
     expect(seen.filter((d) => d === fakeId('04l', 801)).length).toBeGreaterThanOrEqual(2);
     const dead = await waitFor('two jobs in the dead-letter queue', async () => {
-      const { rows } = await db.pool.query<{ data: { inboxId: number } }>("SELECT data FROM pgboss.job WHERE name = 'forcehook.flaky.dead'");
+      const { rows } = await db.pool.query<{ data: { inboxIds: number[] } }>("SELECT data FROM pgboss.job WHERE name = 'forcehook.flaky.dead'");
       return rows.length === 2 ? rows : undefined;
     });
-    const deadIds = dead.map((r) => r.data.inboxId).sort();
+    // A dead letter names its one event: the batch job was split before its events were dead-lettered.
+    const deadIds = dead.flatMap((r) => r.data.inboxIds).sort();
     const expected = (await inboxRows(db.pool)).filter((r) => r.flow === 'flaky' && r.delivery_id !== fakeId('04l', 800)).map((r) => Number(r.id)).sort();
     expect(deadIds).toEqual(expected);
+  });
+
+  test('a message is one job per handler and batch, not one per event', async () => {
+    const body = buildOutboundMessage({ orgId: ORG_15, notifications: Array.from({ length: 25 }, (_, i) => contact(900 + i, { LastName: `fine ${i}` })) });
+    await post('flaky', body).expect(200);
+    const mine = new Set(Array.from({ length: 25 }, (_, i) => fakeId('04l', 900 + i)));
+    const ids = await waitFor('all 25 done', async () => {
+      const rows = (await inboxRows(db.pool)).filter((r) => r.flow === 'flaky' && mine.has(r.delivery_id));
+      return rows.length === 25 && rows.every((r) => r.status === 'done') ? rows.map((r) => Number(r.id)) : undefined;
+    });
+    const { rows: jobs } = await db.pool.query<{ n: number }>(
+      `SELECT jsonb_array_length(data->'inboxIds') AS n FROM pgboss.job
+       WHERE name = 'forcehook.flaky' AND EXISTS (SELECT 1 FROM forcehook.job_inbox_ids(data) AS j(id) WHERE j.id = ANY($1::bigint[]))`,
+      [ids],
+    );
+    // flaky's batchSize is 10: 10 + 10 + 5.
+    expect(jobs.map((j) => j.n).sort((a, b) => a - b)).toEqual([5, 10, 10]);
+    // Succeeding did not rewrite the wide inbox rows: they read as done through their outcomes.
+    const { rows: raw } = await db.pool.query<{ status: string }>('SELECT DISTINCT status FROM forcehook.inbox WHERE id = ANY($1::bigint[])', [ids]);
+    expect(raw).toEqual([{ status: 'received' }]);
+  });
+
+  test('when every event of a job fails, the job is retried as one, then each event is dead-lettered', async () => {
+    const body = buildOutboundMessage({ orgId: ORG_15, notifications: [contact(950, { LastName: 'always' }), contact(951, { LastName: 'always' }), contact(952, { LastName: 'always' })] });
+    await post('flaky', body).expect(200);
+    const rows = await waitFor('all three failed', async () => {
+      const found = (await inboxRows(db.pool)).filter((r) => r.flow === 'flaky' && [950, 951, 952].some((n) => r.delivery_id === fakeId('04l', n)));
+      return found.length === 3 && found.every((r) => r.status === 'failed') ? found : undefined;
+    }, 20_000);
+    const ids = rows.map((r) => Number(r.id));
+    const { rows: jobs } = await db.pool.query<{ retry_count: number; n: number }>(
+      `SELECT retry_count, jsonb_array_length(data->'inboxIds') AS n FROM pgboss.job
+       WHERE name = 'forcehook.flaky' AND EXISTS (SELECT 1 FROM forcehook.job_inbox_ids(data) AS j(id) WHERE j.id = ANY($1::bigint[]))`,
+      [ids],
+    );
+    // One job of three, tried twice (retryLimit 1); no job per event was split out to retry.
+    expect(jobs).toEqual([{ retry_count: 1, n: 3 }]);
+    const { rows: dead } = await db.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pgboss.job d, forcehook.job_inbox_ids(d.data) AS j(id) WHERE d.name = 'forcehook.flaky.dead' AND j.id = ANY($1::bigint[])`,
+      [ids],
+    );
+    expect(Number(dead[0]?.n)).toBe(3);
   });
 });
