@@ -247,6 +247,10 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     ELSE $2 END
 $$;
 
+-- The foreign key made every outcome insert lock its inbox row (FOR KEY SHARE writes the wide row's
+-- header): a write to the inbox per event and handler. Retention deletes outcomes itself.
+ALTER TABLE forcehook.outcomes DROP CONSTRAINT outcomes_inbox_id_fkey;
+
 -- A burst of a hundred thousand events must not leave the planner with the statistics of an
 -- empty table until autovacuum's default 10% threshold is crossed.
 ALTER TABLE forcehook.outcomes SET (autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_scale_factor = 0.05);

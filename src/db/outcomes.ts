@@ -44,14 +44,51 @@ export async function recordOutcomes(pool: pg.Pool, queue: string, updates: read
   if (byId.size === 0) return [];
   const ids = [...byId.keys()].sort((a, b) => a - b);
   const failing = ids.filter((id) => byId.get(id)!.outcome === 'retrying' || byId.get(id)!.outcome === 'failed');
+  const list = ids.map((id) => byId.get(id)!);
+  if (failing.length === 0) {
+    const written = await recordSuccesses(pool, queue, list);
+    if (written) return written;
+  }
   return withTransaction(pool, async (client) => {
     // Lock order as everywhere: the inbox rows whose status may change, then the outcomes.
     const changing = await lockChangingInboxRows(client, ids, failing);
-    const written = await upsertOutcomes(client, queue, ids.map((id) => byId.get(id)!));
+    const written = await upsertOutcomes(client, queue, list);
     const writtenSet = new Set(written);
     await refreshInboxStatus(client, changing.filter((id) => writtenSet.has(id)));
     return written;
   });
+}
+
+/**
+ * The common case in one round trip: every event succeeded and none of their inbox rows carries an
+ * earlier failure to clear. Writes nothing and returns undefined when one does (the caller takes
+ * the transaction that rewrites the status). Committed without waiting for the WAL flush: the job's
+ * completion, which pg-boss commits synchronously right after, flushes it too; a crash before that
+ * retries the job, which writes the outcomes again.
+ */
+async function recordSuccesses(db: Queryable, queue: string, updates: readonly OutcomeUpdate[]): Promise<number[] | undefined> {
+  const { rows } = await db.query<{ written: string[]; changing: number }>(
+    `WITH changing AS (
+       SELECT id FROM forcehook.inbox WHERE id = ANY($3::bigint[]) AND status NOT IN ('received', 'skipped') ORDER BY id FOR NO KEY UPDATE
+     ), u AS (
+       SELECT * FROM unnest($3::bigint[], $2::text[], $4::uuid[], $5::int[]) AS u(inbox_id, outcome, job_id, retry_count)
+     ), active AS (
+       SELECT j.id, j.retry_count FROM pgboss.job j WHERE j.name = $1 AND j.id IN (SELECT DISTINCT job_id FROM u) AND j.state = 'active'
+     ), written AS (
+       INSERT INTO forcehook.outcomes AS o (inbox_id, handler, outcome, attempts)
+       SELECT u.inbox_id, $1, u.outcome, 1
+       FROM u JOIN active a ON a.id = u.job_id AND a.retry_count = u.retry_count
+       WHERE NOT EXISTS (SELECT 1 FROM changing) AND EXISTS (SELECT 1 FROM forcehook.inbox i WHERE i.id = u.inbox_id)
+       ORDER BY u.inbox_id
+       ON CONFLICT (inbox_id, handler) DO UPDATE SET outcome = excluded.outcome, attempts = o.attempts + 1, updated_at = now()
+       RETURNING o.inbox_id
+     )
+     SELECT COALESCE((SELECT array_agg(inbox_id) FROM written), '{}') AS written, (SELECT count(*)::int FROM changing) AS changing,
+            set_config('synchronous_commit', 'off', true) AS async_commit`,
+    [queue, updates.map((u) => u.outcome), updates.map((u) => u.inboxId), updates.map((u) => u.job.id), updates.map((u) => u.job.retryCount)],
+  );
+  const row = rows[0]!;
+  return row.changing > 0 ? undefined : row.written.map(Number);
 }
 
 /**
@@ -85,14 +122,21 @@ export async function lockInboxRows(db: Queryable, ids: readonly number[]): Prom
   await db.query('SELECT id FROM forcehook.inbox WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE', [ids]);
 }
 
-/** One update per inbox id. The pgboss.job check is the attempt fence. */
+/**
+ * One update per inbox id. The attempt fence: only updates whose pg-boss job is still active in the
+ * same attempt are written (looked up once per job, not per event).
+ */
 async function upsertOutcomes(db: Queryable, queue: string, updates: readonly OutcomeUpdate[]): Promise<number[]> {
   const { rows } = await db.query<{ inbox_id: string }>(
-    `INSERT INTO forcehook.outcomes AS o (inbox_id, handler, outcome, attempts, last_error)
+    `WITH u AS (
+       SELECT * FROM json_to_recordset($2::json) AS u(inbox_id bigint, outcome text, error text, job_id uuid, retry_count int)
+     ), active AS (
+       SELECT j.id, j.retry_count FROM pgboss.job j WHERE j.name = $1 AND j.id IN (SELECT DISTINCT job_id FROM u) AND j.state = 'active'
+     )
+     INSERT INTO forcehook.outcomes AS o (inbox_id, handler, outcome, attempts, last_error)
      SELECT u.inbox_id, $1, u.outcome, 1, u.error
-     FROM json_to_recordset($2::json) AS u(inbox_id bigint, outcome text, error text, job_id uuid, retry_count int)
-     WHERE EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = $1 AND j.id = u.job_id AND j.state = 'active' AND j.retry_count = u.retry_count)
-       AND EXISTS (SELECT 1 FROM forcehook.inbox i WHERE i.id = u.inbox_id)
+     FROM u JOIN active a ON a.id = u.job_id AND a.retry_count = u.retry_count
+     WHERE EXISTS (SELECT 1 FROM forcehook.inbox i WHERE i.id = u.inbox_id)
      ORDER BY u.inbox_id
      ON CONFLICT (inbox_id, handler) DO UPDATE
      SET outcome = excluded.outcome, attempts = o.attempts + 1, last_error = COALESCE(excluded.last_error, o.last_error), updated_at = now()

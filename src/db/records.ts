@@ -43,24 +43,20 @@ async function upsertStatement(db: Queryable, writes: readonly MirrorWrite[], me
   const { rows } = await db.query<{ last_delivery_id: string }>(
     `INSERT INTO forcehook.records AS r (org_id, sobject_type, record_id, fields, modstamp, deleted, last_delivery_id)
      SELECT w.org_id, w.sobject_type, w.record_id, w.fields, w.modstamp, w.deleted, w.delivery_id
-     FROM json_to_recordset($1::json) AS w(org_id text, sobject_type text, record_id text, fields jsonb,
-                                           modstamp timestamptz, deleted boolean, delivery_id text)
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::timestamptz[], $6::boolean[], $7::text[])
+          AS w(org_id, sobject_type, record_id, fields, modstamp, deleted, delivery_id)
      -- Every writer locks records in the same order, so two concurrent batches wait instead of deadlocking.
      ORDER BY w.org_id, w.sobject_type, w.record_id
      ON CONFLICT (org_id, sobject_type, record_id) DO UPDATE ${onConflict}
      RETURNING r.last_delivery_id`,
     [
-      JSON.stringify(
-        writes.map((w) => ({
-          org_id: w.orgId,
-          sobject_type: w.sobjectType,
-          record_id: w.recordId,
-          fields: w.fields,
-          modstamp: w.modstamp,
-          deleted: w.deleted,
-          delivery_id: w.deliveryId,
-        })),
-      ),
+      writes.map((w) => w.orgId),
+      writes.map((w) => w.sobjectType),
+      writes.map((w) => w.recordId),
+      writes.map((w) => JSON.stringify(w.fields)),
+      writes.map((w) => w.modstamp),
+      writes.map((w) => w.deleted),
+      writes.map((w) => w.deliveryId),
     ],
   );
   return rows.map((r) => r.last_delivery_id);

@@ -16,13 +16,19 @@ export interface RetentionResult {
 export async function sweepRetention(db: Queryable, inboxDays: number, writeDays: number): Promise<RetentionResult> {
   const result: RetentionResult = { events: 0, writes: 0 };
   for (;;) {
-    const { rowCount } = await db.query(
-      `DELETE FROM forcehook.inbox WHERE id IN (
-         SELECT id FROM forcehook.inbox WHERE received_at < now() - make_interval(days => $1) AND forcehook.event_status(id, status, handlers) IN ('done', 'skipped', 'dropped') LIMIT 10000)`,
+    const { rows } = await db.query<{ n: number }>(
+      `WITH gone AS (
+         DELETE FROM forcehook.inbox WHERE id IN (
+           SELECT id FROM forcehook.inbox WHERE received_at < now() - make_interval(days => $1) AND forcehook.event_status(id, status, handlers) IN ('done', 'skipped', 'dropped') LIMIT 10000)
+         RETURNING id)
+       -- Outcomes have no foreign key (it would lock the inbox row on every outcome written): they go here.
+       , outcomes AS (DELETE FROM forcehook.outcomes WHERE inbox_id IN (SELECT id FROM gone))
+       SELECT count(*)::int AS n FROM gone`,
       [inboxDays],
     );
-    result.events += rowCount ?? 0;
-    if ((rowCount ?? 0) < 10_000) break;
+    const deleted = rows[0]?.n ?? 0;
+    result.events += deleted;
+    if (deleted < 10_000) break;
   }
   const { rowCount } = await db.query(`DELETE FROM forcehook.salesforce_writes WHERE status = 'done' AND updated_at < now() - make_interval(days => $1)`, [writeDays]);
   result.writes = rowCount ?? 0;

@@ -11,7 +11,8 @@ import { defineHandler } from './define-handler.js';
 export const mirrorHandler = defineHandler({
   name: 'mirror',
   match: {},
-  batchSize: 100,
+  // One upsert (and one commit) per 500 events: the mirror's cost is per statement, not per row.
+  batchSize: 500,
   // The mirror keeps the newest state, forcehook's own write-backs included; it writes nothing back.
   suppressEchoes: false,
   async handle(events, ctx) {
