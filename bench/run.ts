@@ -45,7 +45,7 @@ import { createIngest } from '../src/queue/ingest.js';
 import { signedHeaders } from '../src/verification/standard-webhooks.js';
 import { FakeSalesforce } from '../test/helpers/fake-salesforce.js';
 import { buildOutboundMessage } from '../test/helpers/outbound-builder.js';
-import { runCli } from '../test/helpers/cli-process.js';
+import { runCli, type CliProcess } from '../test/helpers/cli-process.js';
 import { load, type LoadResult } from './load.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     const pgVersion = (await pool.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? '?';
 
     const env = { DATABASE_URL: url, DATABASE_SSL: 'off', PORT: '0', SALESFORCE_ORG_IDS: ORG_15, OUTBOUND_TOKEN, WEBHOOK_SECRETS: SECRET, LOG_LEVEL: 'info' };
-    const web = runCli(['start', '--web'], env);
+    const web = startRole('web', env);
     children.push(web.child);
     const webOnly = (): { web: ChildProcess[] } => ({ web: [web.child] });
     const base = `http://127.0.0.1:${await web.port}`;
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
 
     // --- pre-auth memory: unsigned gzip bombs must be refused before a byte is inflated ---
     say('pre-auth: 200 concurrent unsigned /apex requests, each a gzip bomb of 5 MiB inflated');
-    const fresh = runCli(['start', '--web'], env);
+    const fresh = startRole('web', env);
     children.push(fresh.child);
     const freshBase = `http://127.0.0.1:${await fresh.port}`;
     const idleRss = currentRssMb(fresh.child.pid);
@@ -184,7 +184,7 @@ async function main(): Promise<void> {
     await pool.query('TRUNCATE forcehook.inbox CASCADE');
     await fillBacklog(url, BACKLOG);
     if (process.env['BENCH_ANALYZE']) for (const t of process.env['BENCH_ANALYZE'].split(',')) await pool.query(`VACUUM ANALYZE ${t}`);
-    const worker = runCli(['start', '--worker'], {
+    const worker = startRole('worker', {
       ...env,
       SALESFORCE_LOGIN_URL: fake.url,
       SALESFORCE_CLIENT_ID: 'bench',
@@ -205,7 +205,7 @@ async function main(): Promise<void> {
 
     // --- API economy ---
     say('API economy: 1,000 Contact changes (300 records) in a burst, contact-match writing back');
-    const economyWeb = runCli(['start', '--web'], env);
+    const economyWeb = startRole('web', env);
     children.push(economyWeb.child);
     const economyBase = `http://127.0.0.1:${await economyWeb.port}`;
     const callsBefore = fake.requests.filter((r) => r.path !== '/services/oauth2/token').length;
@@ -308,8 +308,8 @@ async function endToEnd(n: 1 | 2, url: string, baseEnv: Record<string, string>, 
   try {
     await migrate(pool);
     const env = { ...baseEnv, DATABASE_URL: url, DATABASE_POOL_MAX: '8' };
-    const webs = Array.from({ length: n }, () => runCli(['start', '--web'], env));
-    const workers = Array.from({ length: n }, () => runCli(['start', '--worker'], env));
+    const webs = Array.from({ length: n }, () => startRole('web', env));
+    const workers = Array.from({ length: n }, () => startRole('worker', env));
     children.push(...webs.map((w) => w.child), ...workers.map((w) => w.child));
     const ports = await Promise.all(webs.map((w) => w.port));
     await Promise.all(workers.map((w) => waitForLine(w, /worker started/)));
@@ -491,6 +491,16 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
+}
+
+/**
+ * `forcehook start --web` or `--worker` with the node flags the Procfile gives that role (as
+ * NODE_OPTIONS): the benchmark measures the processes a deployment runs.
+ */
+function startRole(role: 'web' | 'worker', env: Record<string, string>): CliProcess {
+  const line = readFileSync(resolve('Procfile'), 'utf8').split('\n').find((l) => l.startsWith(`${role}:`)) ?? '';
+  const flags = (/\bnode\s+((?:--\S+\s+)*)/.exec(line)?.[1] ?? '').trim();
+  return runCli(['start', `--${role}`], flags ? { ...env, NODE_OPTIONS: flags } : env);
 }
 
 function spawnNode(script: string, env: Record<string, string>): { child: ChildProcess; port: Promise<number> } {
