@@ -8,24 +8,14 @@ import { createPool, sslFor, type ConnectionSettings } from './db/pool.js';
 import { loadHandlers } from './handlers/load.js';
 import type { Handler } from './handlers/define-handler.js';
 import { HandlerRegistry } from './handlers/registry.js';
-import { createApp } from './http/app.js';
-import { mountAdmin } from './http/routes/admin.js';
-import { listen, type Listening } from './http/server.js';
+import type { Listening } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { localWebhookSecret } from './verification/local-secret.js';
 import { ensureHandlerQueues, startBoss } from './queue/boss.js';
 import { createIngest } from './queue/ingest.js';
 import { ensureVerifyQueue, startVerifyWorker } from './queue/verify-by-fetch.js';
-import { startWorkers } from './queue/worker.js';
-import { scheduleReconciliation } from './queue/reconcile-schedule.js';
-import { scheduleRetention } from './queue/retention-schedule.js';
 import { ApiCallCounter } from './salesforce/api-calls.js';
-import { SalesforceConnector } from './salesforce/connection.js';
-import { WriteFlusher } from './salesforce/writer.js';
-import { reconcile } from './salesforce/reconcile.js';
-import { StreamSubscriber } from './salesforce/streaming.js';
-import { connectorCredentials, PubSubSubscriber } from './salesforce/pubsub-subscriber.js';
 
 export interface StartOptions {
   web: boolean;
@@ -133,8 +123,11 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
     metrics.observe(pool, handlerList, apiCalls);
     const shutdown = new AbortController();
 
+    // A role loads only its own modules: the web process never loads jsforce, the Pub/Sub client or
+    // the worker; the worker never loads Express (memory: see README, Performance).
     let server: Listening | undefined;
     if (options.web) {
+      const [{ createApp }, { mountAdmin }, { listen }] = await Promise.all([import('./http/app.js'), import('./http/routes/admin.js'), import('./http/server.js')]);
       const app = createApp({
         config,
         log,
@@ -150,9 +143,11 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       steps.server = () => server!.close();
       log.info(`listening on port ${server.port}: POST /outbound/<flow>, POST /apex/<flow>, GET /readyz, /metrics${config.adminPassword ? ', /admin' : ' (set ADMIN_PASSWORD for /admin)'}`);
     }
-    const salesforce = config.salesforce ? new SalesforceConnector(config.salesforce, apiCalls, log) : null;
     if (options.worker) {
+      const [{ startWorkers }, { scheduleRetention }] = await Promise.all([import('./queue/worker.js'), import('./queue/retention-schedule.js')]);
+      const salesforce = config.salesforce ? new (await import('./salesforce/connection.js')).SalesforceConnector(config.salesforce, apiCalls, log) : null;
       if (salesforce && config.salesforce) {
+        const { WriteFlusher } = await import('./salesforce/writer.js');
         const flusher = new WriteFlusher({ db: pool, connection: () => salesforce.connection(), counter: apiCalls, log, windowMs: config.salesforce.writeWindowMs, ...options.flusher });
         flusher.start();
         steps.flusher = () => flusher.stop();
@@ -172,6 +167,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       });
       if (config.reconcile.targets.length > 0) {
         if (salesforce) {
+          const { scheduleReconciliation } = await import('./queue/reconcile-schedule.js');
           await scheduleReconciliation(boss, config.reconcile, { db: pool, connection: () => salesforce.connection(), orgId: () => salesforce.orgId(), ingest }, log);
         } else {
           log.warn('RECONCILE is set but there are no Salesforce credentials (SALESFORCE_*): nothing to reconcile with');
@@ -179,6 +175,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       }
       if (config.streamChannels.length > 0) {
         if (salesforce) {
+          const { reconcile } = await import('./salesforce/reconcile.js');
           const streamDeps = {
             db: pool,
             connection: () => salesforce.connection(),
@@ -189,10 +186,14 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
             reconcile: async (sobjectType: string, flow: string) =>
               void (await reconcile({ db: pool, connection: () => salesforce.connection(), orgId: () => salesforce.orgId(), ingest }, { sobjectType, flow })),
           };
-          const streams =
-            config.streamTransport === 'pubsub'
-              ? new PubSubSubscriber({ ...streamDeps, credentials: connectorCredentials(salesforce) }, config.streamChannels, config.pubsub)
-              : new StreamSubscriber(streamDeps, config.streamChannels);
+          let streams: { start(): Promise<void>; stop(): Promise<void> };
+          if (config.streamTransport === 'pubsub') {
+            const { connectorCredentials, PubSubSubscriber } = await import('./salesforce/pubsub-subscriber.js');
+            streams = new PubSubSubscriber({ ...streamDeps, credentials: connectorCredentials(salesforce) }, config.streamChannels, config.pubsub);
+          } else {
+            const { StreamSubscriber } = await import('./salesforce/streaming.js');
+            streams = new StreamSubscriber(streamDeps, config.streamChannels);
+          }
           await streams.start();
           steps.streams = () => streams.stop();
         } else {
