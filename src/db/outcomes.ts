@@ -68,8 +68,10 @@ export async function recordOutcomes(pool: pg.Pool, queue: string, updates: read
  */
 async function recordSuccesses(db: Queryable, queue: string, updates: readonly OutcomeUpdate[]): Promise<number[] | undefined> {
   const { rows } = await db.query<{ written: string[]; changing: number }>(
-    `WITH changing AS (
-       SELECT id FROM forcehook.inbox WHERE id = ANY($3::bigint[]) AND status NOT IN ('received', 'skipped') ORDER BY id FOR NO KEY UPDATE
+    `WITH present AS (
+       SELECT id, status FROM forcehook.inbox WHERE id = ANY($3::bigint[])
+     ), changing AS (
+       SELECT id FROM forcehook.inbox WHERE id IN (SELECT id FROM present WHERE status NOT IN ('received', 'skipped')) ORDER BY id FOR NO KEY UPDATE
      ), u AS (
        SELECT * FROM unnest($3::bigint[], $2::text[], $4::uuid[], $5::int[]) AS u(inbox_id, outcome, job_id, retry_count)
      ), active AS (
@@ -77,8 +79,8 @@ async function recordSuccesses(db: Queryable, queue: string, updates: readonly O
      ), written AS (
        INSERT INTO forcehook.outcomes AS o (inbox_id, handler, outcome, attempts)
        SELECT u.inbox_id, $1, u.outcome, 1
-       FROM u JOIN active a ON a.id = u.job_id AND a.retry_count = u.retry_count
-       WHERE NOT EXISTS (SELECT 1 FROM changing) AND EXISTS (SELECT 1 FROM forcehook.inbox i WHERE i.id = u.inbox_id)
+       FROM u JOIN active a ON a.id = u.job_id AND a.retry_count = u.retry_count JOIN present p ON p.id = u.inbox_id
+       WHERE NOT EXISTS (SELECT 1 FROM changing)
        ORDER BY u.inbox_id
        ON CONFLICT (inbox_id, handler) DO UPDATE SET outcome = excluded.outcome, attempts = o.attempts + 1, updated_at = now()
        RETURNING o.inbox_id

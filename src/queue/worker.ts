@@ -41,7 +41,7 @@ function batchBudgetMs(handler: Handler): number {
 const PUT_BACK_FOR_MS = 15 * 60_000;
 
 /** Most events one fetch of a worker slot takes, whatever the jobs carry. */
-const EVENTS_PER_FETCH = 1_000;
+const EVENTS_PER_FETCH = 2_000;
 
 /** Starts pulling each handler's queue. Returns once the workers are registered. */
 export async function startWorkers(handlers: readonly Handler[], deps: WorkerDeps): Promise<void> {
