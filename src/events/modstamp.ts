@@ -5,9 +5,24 @@ import type { FieldValue } from './salesforce-event.js';
 // `2026-11-20T10:00:00.000+0000` (offset without a colon, which Date.parse does not accept everywhere).
 const DATETIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)(Z|[+-]\d{2}:?\d{2})$/;
 
+// The records of one message or callout usually share their SystemModstamp (one transaction changed
+// them all): the last answer is kept, and the same text is not parsed a hundred times.
+let lastText: string | undefined;
+let lastIso: string | undefined;
+let lastMs = NaN;
+
 /** Parses a Salesforce datetime to ISO-8601 UTC, or undefined when it is not one. */
 export function parseSalesforceDatetime(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
+  if (value === lastText) return lastIso;
+  const iso = parseDatetime(value);
+  lastText = value;
+  lastIso = iso;
+  lastMs = iso === undefined ? NaN : Date.parse(iso);
+  return iso;
+}
+
+function parseDatetime(value: string): string | undefined {
   const m = DATETIME.exec(value.trim());
   if (!m) return undefined;
   const [, local, zone] = m;
@@ -31,7 +46,7 @@ export const MAX_MODSTAMP_AHEAD_MS = 5 * 60_000;
  */
 export function pushedModstamp(fields: Record<string, FieldValue | undefined>, receivedAt: Date, path: string): string | undefined {
   const modstamp = modstampOf(fields);
-  if (modstamp !== undefined && Date.parse(modstamp) - receivedAt.getTime() > MAX_MODSTAMP_AHEAD_MS) {
+  if (modstamp !== undefined && (modstamp === lastIso ? lastMs : Date.parse(modstamp)) - receivedAt.getTime() > MAX_MODSTAMP_AHEAD_MS) {
     const message = `is ${modstamp}, more than 5 minutes ahead of the time it was received (${receivedAt.toISOString()}); fix the sender's data or this server's clock`;
     throw new InputError('MODSTAMP_IN_FUTURE', `${path} ${message}.`, { issues: [{ path, message }] });
   }

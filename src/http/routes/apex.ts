@@ -3,10 +3,11 @@ import { AppError, InputError } from '../../errors.js';
 import { apexEvents, parseApexCallout } from '../../events/apex-callout.js';
 import type { Logger } from '../../log.js';
 import { verifyOrgAllowed } from '../../verification/org-allowlist.js';
-import { checkWebhookHeaders, verifyWebhook } from '../../verification/standard-webhooks.js';
+import { checkWebhookHeaders, verifyWebhook, webhookKeys } from '../../verification/standard-webhooks.js';
 import { errorForLog } from '../error-log.js';
 import { checkIngressRequest, setRefusalHeaders, type IngressDeps } from '../ingress-guards.js';
 import { checkBodyHeaders, readRawBody, type BodyLimits } from '../raw-body.js';
+import { replyJson } from '../reply.js';
 
 export interface ApexRouteDeps extends IngressDeps {
   /** `whsec_` secrets; any of them may have signed a request (rotation). */
@@ -28,6 +29,7 @@ export function apexRoute(deps: ApexRouteDeps) {
     encodingAdvice: 'Apex callouts are sent uncompressed; send the JSON as it is signed, without Content-Encoding.',
   };
   const now = deps.now ?? (() => new Date());
+  const keys = webhookKeys(deps.secrets);
   return async (req: Request, res: Response): Promise<void> => {
     let flow = '';
     try {
@@ -41,28 +43,33 @@ export function apexRoute(deps: ApexRouteDeps) {
       checkBodyHeaders(req, limits);
       const body = await readRawBody(req, res, limits);
       const at = now();
-      const { id } = verifyWebhook({ secrets: deps.secrets, headers: req.headers, body, nowSeconds: Math.floor(at.getTime() / 1000) });
+      const { id } = verifyWebhook({ secrets: deps.secrets, keys, headers: req.headers, body, nowSeconds: Math.floor(at.getTime() / 1000) });
       const callout = parseApexCallout(parseJson(body));
       verifyOrgAllowed(deps.allowedOrgPrefixes, callout.orgId);
       const events = apexEvents(callout, id, flow, at);
       const result = await deps.ingest(events);
       res.locals['ingest'] = result;
       deps.log.debug({ flow, webhookId: id, ...result }, 'apex callout stored');
-      res.status(202).json(result);
+      replyJson(res, 202, result);
     } catch (err) {
       sendJsonError(res, err, deps.log, flow);
     }
   };
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 function parseJson(body: Buffer): unknown {
   let value: unknown;
+  let text: string;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+    text = utf8.decode(body);
+    value = JSON.parse(text);
   } catch {
     throw new InputError('BODY_MALFORMED', 'The body is not valid UTF-8 JSON.');
   }
-  const path = nulPath(value, '');
+  // JSON can only carry U+0000 escaped (a raw one is a syntax error): without the escape, no walk.
+  const path = text.includes('\\u0000') ? nulPath(value, '') : undefined;
   if (path !== undefined) {
     // PostgreSQL text and jsonb cannot hold U+0000, and Apex never sends it.
     throw new InputError('INVALID_MESSAGE', `The callout body is invalid: ${path || 'body'} contains the NUL character (\\u0000).`, {
@@ -97,5 +104,5 @@ function sendJsonError(res: Response, err: unknown, log: Logger, flow: string): 
   };
   res.locals['errorCode'] = error.code;
   setRefusalHeaders(res, err);
-  if (!res.headersSent) res.status(status).json({ error });
+  if (!res.headersSent) replyJson(res, status, { error });
 }

@@ -8,6 +8,10 @@ import { verifyOutboundToken, type TokenPolicy } from '../../verification/outbou
 import { errorForLog } from '../error-log.js';
 import { checkIngressRequest, setRefusalHeaders, type IngressDeps } from '../ingress-guards.js';
 import { checkBodyHeaders, readRawBody, type BodyLimits } from '../raw-body.js';
+import { reply } from '../reply.js';
+
+const XML_TYPE = 'text/xml; charset=utf-8';
+const ACK = Buffer.from(SOAP_ACK, 'utf8');
 
 export interface OutboundRouteDeps extends IngressDeps {
   tokens: TokenPolicy;
@@ -40,7 +44,7 @@ export function outboundRoute(deps: OutboundRouteDeps) {
       const result = await deps.ingest(events);
       res.locals['ingest'] = result;
       deps.log.debug({ flow, orgId: events[0]?.orgId, ...result }, 'outbound message stored');
-      res.status(200).type('text/xml; charset=utf-8').send(SOAP_ACK);
+      reply(res, 200, XML_TYPE, ACK);
     } catch (err) {
       sendFault(res, err, deps.log, flow);
     }
@@ -60,5 +64,5 @@ function sendFault(res: Response, err: unknown, log: Logger, flow: string): void
   const message = known?.message ?? 'An internal error occurred; nothing was stored. Salesforce will retry.';
   res.locals['errorCode'] = code;
   setRefusalHeaders(res, err);
-  if (!res.headersSent) res.status(status).type('text/xml; charset=utf-8').send(soapFault(kind, code, message));
+  if (!res.headersSent) reply(res, status, XML_TYPE, soapFault(kind, code, message));
 }
