@@ -11,6 +11,7 @@ import { newWebhookSecret } from '../verification/local-secret.js';
 import { withForcehookDatabase } from './connect.js';
 import { deadLetterList, deadLetterPurge, deadLetterRetry, eventsCommand, replayCommand, statusCommand } from './reports.js';
 import { pushCommand } from './push.js';
+import { parseEventsArgument, publishCommand } from './publish.js';
 import { reconcileCommand } from './reconcile.js';
 import { sendTestCallout } from './send-test.js';
 
@@ -174,6 +175,18 @@ program
   .action(async (mapping: string, opts: { ids?: string }) =>
     withForcehookDatabase((ctx) => pushCommand(ctx, mapping, opts.ids ? opts.ids.split(',').map((s) => s.trim()).filter(Boolean) : undefined, print, progress)),
   );
+
+program
+  .command('publish')
+  .description('publish Platform Events now (sObject Collections create, 200 a call) and print each result')
+  .argument('<eventType>', 'the Platform Event API name, e.g. Order_Approved__e')
+  .requiredOption('--json <events>', 'field values as JSON: an object, an array of objects, or - to read them from stdin')
+  .option('--output-json', 'print the results as JSON')
+  .action(async (eventType: string, opts: { json: string; outputJson?: boolean }) => {
+    const events = parseEventsArgument(opts.json);
+    const ok = await withForcehookDatabase((ctx) => publishCommand(ctx, eventType, events, !!opts.outputJson, print));
+    if (!ok) process.exitCode = 1;
+  });
 
 program
   .command('secret')

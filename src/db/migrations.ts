@@ -220,4 +220,16 @@ WHERE i.outcomes <> '{}' AND o.outcome IN ('done', 'skipped', 'retrying', 'faile
 ALTER TABLE forcehook.inbox DROP COLUMN outcomes;
 `,
   },
+  {
+    version: 10,
+    name: 'platform event publishes in the salesforce writes outbox',
+    sql: `
+-- Platform Events a handler publishes (ctx.salesforce.publish) wait in the same outbox as its
+-- updates and go out through sObject Collections create, 200 a call. Each event keeps its own row
+-- (record_key is a fresh UUID), so events are never merged with each other.
+ALTER TABLE forcehook.salesforce_writes DROP CONSTRAINT salesforce_writes_operation_check;
+ALTER TABLE forcehook.salesforce_writes ADD CONSTRAINT salesforce_writes_operation_check
+  CHECK (operation IN ('update', 'upsert', 'create'));
+`,
+  },
 ];
