@@ -9,6 +9,7 @@ import { loadHandlers } from './handlers/load.js';
 import type { Handler } from './handlers/define-handler.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import { createApp } from './http/app.js';
+import { openODataService } from './odata/open.js';
 import { mountAdmin } from './http/routes/admin.js';
 import { listen, type Listening } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
@@ -142,13 +143,14 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
         checkDatabase: async () => void (await pool.query('SELECT 1')),
         metrics,
         metricsPassword: config.adminPassword,
+        odata: config.odata ? { service: await openODataService(config.odata, pool), auth: config.odata } : undefined,
         extraRoutes: (a) => {
           if (config.adminPassword) mountAdmin(a, { password: config.adminPassword, pool, boss, handlers: handlerList });
         },
       });
       server = await listen(app, config.port, { requestTimeoutMs: config.requestTimeoutMs });
       steps.server = () => server!.close();
-      log.info(`listening on port ${server.port}: POST /outbound/<flow>, POST /apex/<flow>, GET /readyz, /metrics${config.adminPassword ? ', /admin' : ' (set ADMIN_PASSWORD for /admin)'}`);
+      log.info(`listening on port ${server.port}: POST /outbound/<flow>, POST /apex/<flow>, GET /readyz, /metrics${config.adminPassword ? ', /admin' : ' (set ADMIN_PASSWORD for /admin)'}${config.odata ? ', /odata/v4/' : ''}`);
     }
     const salesforce = config.salesforce ? new SalesforceConnector(config.salesforce, apiCalls, log) : null;
     if (options.worker) {
