@@ -133,6 +133,38 @@ const EnvSchema = z.object({
   QUEUE_SUPERVISE_SECONDS: wholeNumber('a number of seconds from 1 to 3600', 1, 3_600).default(10),
   /** A request (body included) must arrive within this; a trickled body is cut off. */
   REQUEST_TIMEOUT_MS: wholeNumber('a number of milliseconds from 1000 to 120000', 1_000, 120_000).default(30_000),
+  /** A JSON file naming the tables served to Salesforce Connect at /odata/v4/ (see README, External Objects). */
+  ODATA_CONFIG: z.string().min(1).optional(),
+  /** `user:password` pairs (comma-separated), one per Named Principal, for HTTP Basic on /odata/v4/. */
+  ODATA_USERS: z
+    .string()
+    .transform((raw, ctx) => {
+      const users: { user: string; password: string }[] = [];
+      for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+        const colon = pair.indexOf(':');
+        const user = pair.slice(0, colon);
+        const password = pair.slice(colon + 1);
+        if (colon <= 0 || !/^[\w.@-]{1,80}$/.test(user)) {
+          ctx.addIssue({ code: 'custom', message: 'use user:password pairs separated by commas' });
+          return z.NEVER;
+        }
+        if (!isStrongSecret(password, 16) || password.includes(',')) {
+          ctx.addIssue({ code: 'custom', message: `the password of ${user}: use at least 16 characters without spaces or commas, not one repeated (try \`openssl rand -hex 16\`)` });
+          return z.NEVER;
+        }
+        users.push({ user, password });
+      }
+      return users;
+    })
+    .optional(),
+  /** Bearer tokens (space- or comma-separated) accepted on /odata/v4/. */
+  ODATA_TOKENS: z
+    .string()
+    .transform((raw) => raw.split(/[\s,]+/).filter(Boolean))
+    .refine((list) => list.every((t) => isStrongSecret(t, MIN_TOKEN_LENGTH)), `each token: ${TOKEN_ADVICE}`)
+    .optional(),
+  /** Most rows in one OData page (Salesforce may ask for fewer with Prefer: odata.maxpagesize). */
+  ODATA_PAGE_SIZE: wholeNumber('a whole number from 1 to 2000', 1, 2_000).default(1_000),
   ADMIN_PASSWORD: z.string().refine((p) => isStrongSecret(p, 16), 'use at least 16 characters without spaces, not one repeated (try `openssl rand -hex 16`)').optional(),
   SALESFORCE_LOGIN_URL: z.url({ protocol: /^https?$/, error: 'must be a URL such as https://login.salesforce.com or https://test.salesforce.com' }).default('https://login.salesforce.com'),
   SALESFORCE_INSTANCE_URL: z.url({ protocol: /^https?$/, error: 'must be a URL such as https://yourdomain.my.salesforce.com' }).optional(),
@@ -159,6 +191,8 @@ export type Env = z.infer<typeof EnvSchema>;
 
 export interface Config {
   port: number;
+  /** Tables served to Salesforce Connect at /odata/v4/; undefined when ODATA_CONFIG is unset. */
+  odata: ODataConfig | undefined;
   database: { url: string; ssl: Env['DATABASE_SSL']; poolMax: number } | { embedded: { dataDir: string }; poolMax: number };
   /** Allowed orgs by their 15-character prefix; `null` means any org (local use only). */
   allowedOrgPrefixes: ReadonlySet<string> | null;
@@ -260,8 +294,29 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pubsub: { endpoint: e.PUBSUB_ENDPOINT, keepaliveTimeoutMs: e.PUBSUB_KEEPALIVE_TIMEOUT_SECONDS * 1_000, batchSize: e.PUBSUB_BATCH_SIZE },
     logLevel: e.LOG_LEVEL,
     adminPassword: e.ADMIN_PASSWORD,
+    odata: odataConfig(e),
     salesforce,
   };
+}
+
+export interface ODataConfig {
+  /** The JSON file of entity sets; read (and its tables checked) when the web process starts. */
+  file: string;
+  users: { user: string; password: string }[];
+  tokens: string[];
+  pageSize: number;
+}
+
+/** Off unless ODATA_CONFIG is set; then it must have a way to log in: never served to anyone. */
+function odataConfig(e: { ODATA_CONFIG?: string | undefined; ODATA_USERS?: { user: string; password: string }[] | undefined; ODATA_TOKENS?: string[] | undefined; ODATA_PAGE_SIZE: number }): ODataConfig | undefined {
+  if (!e.ODATA_CONFIG) {
+    if (e.ODATA_USERS || e.ODATA_TOKENS) throw new ConfigError('ODATA_CONFIG: set it to the JSON file of tables to serve, or unset ODATA_USERS / ODATA_TOKENS');
+    return undefined;
+  }
+  const users = e.ODATA_USERS ?? [];
+  const tokens = e.ODATA_TOKENS ?? [];
+  if (users.length === 0 && tokens.length === 0) throw new ConfigError('ODATA_USERS: /odata/v4/ is never served without a login: set ODATA_USERS (user:password for each Named Principal) or ODATA_TOKENS');
+  return { file: e.ODATA_CONFIG, users, tokens, pageSize: e.ODATA_PAGE_SIZE };
 }
 
 /**

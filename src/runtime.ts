@@ -135,13 +135,14 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
         checkDatabase: async () => void (await pool.query('SELECT 1')),
         metrics,
         metricsPassword: config.adminPassword,
+        odata: config.odata ? { service: await (await import('./odata/open.js')).openODataService(config.odata, pool), auth: config.odata } : undefined,
         extraRoutes: (a) => {
           if (config.adminPassword) mountAdmin(a, { password: config.adminPassword, pool, boss, handlers: handlerList });
         },
       });
       server = await listen(app, config.port, { requestTimeoutMs: config.requestTimeoutMs });
       steps.server = () => server!.close();
-      log.info(`listening on port ${server.port}: POST /outbound/<flow>, POST /apex/<flow>, GET /readyz, /metrics${config.adminPassword ? ', /admin' : ' (set ADMIN_PASSWORD for /admin)'}`);
+      log.info(`listening on port ${server.port}: POST /outbound/<flow>, POST /apex/<flow>, GET /readyz, /metrics${config.adminPassword ? ', /admin' : ' (set ADMIN_PASSWORD for /admin)'}${config.odata ? ', /odata/v4/' : ''}`);
     }
     if (options.worker) {
       const [{ startWorkers }, { scheduleRetention }] = await Promise.all([import('./queue/worker.js'), import('./queue/retention-schedule.js')]);

@@ -182,6 +182,19 @@ program
   );
 
 program
+  .command('publish')
+  .description('publish Platform Events now (sObject Collections create, 200 a call) and print each result')
+  .argument('<eventType>', 'the Platform Event API name, e.g. Order_Approved__e')
+  .requiredOption('--json <events>', 'field values as JSON: an object, an array of objects, or - to read them from stdin')
+  .option('--output-json', 'print the results as JSON')
+  .action(async (eventType: string, opts: { json: string; outputJson?: boolean }) => {
+    const { parseEventsArgument, publishCommand } = await import('./publish.js');
+    const events = parseEventsArgument(opts.json);
+    const ok = await withForcehookDatabase((ctx) => publishCommand(ctx, eventType, events, !!opts.outputJson, print));
+    if (!ok) process.exitCode = 1;
+  });
+
+program
   .command('secret')
   .description('signing secrets')
   .command('new')

@@ -257,4 +257,16 @@ ALTER TABLE forcehook.outcomes SET (autovacuum_analyze_scale_factor = 0.02, auto
 ALTER TABLE forcehook.inbox SET (autovacuum_analyze_scale_factor = 0.02);
 `,
   },
+  {
+    version: 11,
+    name: 'platform event publishes in the salesforce writes outbox',
+    sql: `
+-- Platform Events a handler publishes (ctx.salesforce.publish) wait in the same outbox as its
+-- updates and go out through sObject Collections create, 200 a call. Each event keeps its own row
+-- (record_key is a fresh UUID), so events are never merged with each other.
+ALTER TABLE forcehook.salesforce_writes DROP CONSTRAINT salesforce_writes_operation_check;
+ALTER TABLE forcehook.salesforce_writes ADD CONSTRAINT salesforce_writes_operation_check
+  CHECK (operation IN ('update', 'upsert', 'create'));
+`,
+  },
 ];

@@ -1,6 +1,7 @@
 import type { Queryable } from './pool.js';
 
-export type WriteOperation = 'update' | 'upsert';
+/** `create` is used only for Platform Events (`*__e`), one row per event. */
+export type WriteOperation = 'update' | 'upsert' | 'create';
 
 export interface NewWrite {
   sobjectType: string;

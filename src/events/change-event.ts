@@ -29,7 +29,8 @@ const CHANGE_TYPES: Record<string, Operation> = { CREATE: 'insert', UPDATE: 'upd
  * A Change Data Capture event (`/data/ContactChangeEvent`) becomes one event per record id: the
  * operation from ChangeEventHeader.changeType, the changed fields (CDC sends only those), the commit
  * time as modstamp, and the committing user as LastModifiedById so echo suppression works. A
- * Platform Event (`/event/Order__e`) becomes one event whose "record" is the event itself. Gap and
+ * Platform Event (`/event/Order__e`) becomes one event whose "record" is the event itself, with its
+ * publisher (CreatedById) as LastModifiedById for the same reason. Gap and
  * overflow notices carry no field values: they return [] and the caller reconciles instead.
  */
 export function streamEvents(channel: string, flow: string, orgId: string, message: StreamMessage, receivedAt: Date, transport: StreamTransport = 'cometd'): SalesforceEvent[] {
@@ -41,6 +42,11 @@ export function streamEvents(channel: string, flow: string, orgId: string, messa
   if (!header) {
     const type = channel.replace(/^\/event\//, '');
     const fields = flattenRecord(payload);
+    // A Platform Event is never modified after it is published: its publisher (CreatedById, sent on
+    // both transports) is its last modifier. Stored as LastModifiedById too, so the one echo rule
+    // (skip what forcehook's own user changed) also skips the events forcehook published itself.
+    const publisher = payload['CreatedById'];
+    if (fields['LastModifiedById'] === undefined && typeof publisher === 'string' && isSalesforceId(publisher)) fields['LastModifiedById'] = toId18(publisher);
     // CometD sends CreatedDate as ISO text, the Pub/Sub API (Avro long) as epoch milliseconds.
     const created = payload['CreatedDate'];
     const createdDate = typeof created === 'string' || typeof created === 'number' ? new Date(created).toISOString() : undefined;

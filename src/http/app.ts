@@ -9,6 +9,7 @@ import { BodyBudget } from './body-budget.js';
 import { basicAuth } from './routes/admin.js';
 import { apexRoute } from './routes/apex.js';
 import { healthRoute, readyRoute } from './routes/health.js';
+import { mountOData, type ODataRouteDeps } from './routes/odata.js';
 import { outboundRoute } from './routes/outbound.js';
 
 export interface AppDeps {
@@ -22,6 +23,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** When set, /metrics needs HTTP Basic auth with it (the ADMIN_PASSWORD). */
   metricsPassword?: string | undefined;
+  /** Serves tables to Salesforce Connect at /odata/v4/ when given (ODATA_CONFIG). */
+  odata?: Omit<ODataRouteDeps, 'bodyBudget' | 'log' | 'maxBodyBytes'> | undefined;
   /** Extra routes (the admin page), mounted before the 404. */
   extraRoutes?: (app: express.Express) => void;
 }
@@ -67,6 +70,7 @@ export function createApp(deps: AppDeps): express.Express {
       ...(deps.now ? { now: deps.now } : {}),
     }),
   );
+  if (deps.odata) mountOData(app, { ...deps.odata, log: deps.log, bodyBudget, maxBodyBytes: deps.config.maxBodyBytes });
   deps.extraRoutes?.(app);
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such endpoint. Salesforce posts to /outbound/<flow> or /apex/<flow>.' } });

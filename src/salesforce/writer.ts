@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Connection } from '@jsforce/jsforce-node';
 import type { Queryable } from '../db/pool.js';
 import { claimDueWrites, settleWrites, type ClaimedWrite, type NewWrite, type WriteOutcome } from '../db/salesforce-writes.js';
@@ -24,9 +25,20 @@ export interface SalesforceWrites {
   update(sobjectType: string, id: string, fields: Record<string, unknown>, options?: WriteOptions): void;
   /** Insert or update by an external id field. */
   upsert(sobjectType: string, externalIdField: string, externalId: string, fields: Record<string, unknown>, options?: WriteOptions): void;
+  /**
+   * Publish a Platform Event (`Order_Approved__e`). Staged like the other writes: stored only if the
+   * handler succeeds, then sent 200 events per sObject Collections call. Each event is published on
+   * its own (never merged), and a failed event is retried or dead-lettered on its own. Delivery is at
+   * least once: an event whose call was cut off may be published twice, so subscribers should be
+   * idempotent (put a key of your own in a field).
+   */
+  publish(eventType: string, fields: Record<string, unknown>, options?: WriteOptions): void;
   /** The shared connection, for reads (queries count against the API limit too). */
   connection(): Promise<Connection>;
 }
+
+/** A Platform Event's API name: `Order_Approved__e`. */
+export const PLATFORM_EVENT_NAME = /^[A-Za-z][A-Za-z0-9_]{0,37}__e$/;
 
 /** Collects a handler's writes until the worker stores them. */
 export class StagedWrites implements SalesforceWrites {
@@ -43,6 +55,13 @@ export class StagedWrites implements SalesforceWrites {
 
   upsert(sobjectType: string, externalIdField: string, externalId: string, fields: Record<string, unknown>, options: WriteOptions = {}): void {
     this.staged.push(this.write(sobjectType, 'upsert', externalIdField, externalId, fields, options));
+  }
+
+  publish(eventType: string, fields: Record<string, unknown>, options: WriteOptions = {}): void {
+    if (!PLATFORM_EVENT_NAME.test(eventType)) throw new TypeError(`"${eventType}" is not a Platform Event: its API name ends in __e, such as Order_Approved__e`);
+    if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) throw new TypeError(`the fields of ${eventType} must be an object of field name -> value`);
+    // A fresh key per event: the flusher merges rows by key, and two events are never one.
+    this.staged.push(this.write(eventType, 'create', '', randomUUID(), fields, options));
   }
 
   connection(): Promise<Connection> {
@@ -155,11 +174,16 @@ export class WriteFlusher {
     let results: SaveResult[];
     try {
       const conn = await this.options.connection();
-      const payload = records.map((r) => (r.operation === 'update' ? { Id: r.recordKey, ...r.fields } : { ...r.fields, [r.externalIdField]: r.recordKey }));
+      const payload = records.map((r) => (r.operation === 'update' ? { Id: r.recordKey, ...r.fields } : r.operation === 'create' ? { ...r.fields } : { ...r.fields, [r.externalIdField]: r.recordKey }));
+      // Platform Events are published by creating them: sObject Collections create takes up to 200
+      // events a call and answers one SaveResult per event, in order.
+      // https://developer.salesforce.com/docs/atlas.en-us.platform_events.meta/platform_events/platform_events_publish_api.htm
       const response: unknown =
         first.operation === 'update'
           ? await conn.update(first.sobjectType, payload as { Id: string }[], { allOrNone: false })
-          : await conn.upsert(first.sobjectType, payload, first.externalIdField, { allOrNone: false });
+          : first.operation === 'create'
+            ? await conn.create(first.sobjectType, payload, { allOrNone: false })
+            : await conn.upsert(first.sobjectType, payload, first.externalIdField, { allOrNone: false });
       results = response as SaveResult[];
     } catch (err) {
       const error = classifySalesforceError(err);

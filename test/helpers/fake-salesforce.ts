@@ -1,4 +1,4 @@
-import { randomBytes, verify, type KeyObject } from 'node:crypto';
+import { randomBytes, randomUUID, verify, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -60,6 +60,9 @@ export class FakeSalesforce {
   private readonly refreshTokens = new Set<string>(['refresh-token-for-tests']);
   private readonly failRules: FailRule[] = [];
   private readonly recordErrors = new Map<string, { error: RecordError; times: number }>();
+  private readonly eventErrors: { match: (fields: Fields) => boolean; error: RecordError; times: number }[] = [];
+  /** Platform Events published through sObject Collections create, in the order they were accepted. */
+  readonly publishedEvents: { type: string; fields: Fields; uuid: string }[] = [];
   private readonly bulkQueries = new Map<string, { soql: string; all: boolean }>();
   private readonly bulkJobs = new Map<string, { id: string; state: string; object: string; operation: string; externalIdFieldName: string; csv: string; results: string[][] }>();
   private server: Server | undefined;
@@ -103,6 +106,16 @@ export class FakeSalesforce {
   /** Writes to this record (id or external id value) fail with this per-record error. */
   failRecord(key: string, error: RecordError, times = Number.POSITIVE_INFINITY): void {
     this.recordErrors.set(key, { error, times });
+  }
+
+  /** Platform Events whose fields match fail with this per-event error (the others of the call succeed). */
+  failEvent(match: (fields: Fields) => boolean, error: RecordError, times = Number.POSITIVE_INFINITY): void {
+    this.eventErrors.push({ match, error, times });
+  }
+
+  /** sObject Collections create calls (POST /composite/sobjects): how Platform Events are published in bulk. */
+  createCalls(): FakeRequest[] {
+    return this.apiRequests((r) => r.method === 'POST' && /\/composite\/sobjects$/.test(r.path.split('?')[0]!));
   }
 
   /**
@@ -223,6 +236,10 @@ export class FakeSalesforce {
     }
     const describe = /^\/sobjects\/(\w+)\/describe$/.exec(rest);
     if (describe && method === 'GET') return send(200, this.describe(describe[1]!));
+    if (rest === '/composite/sobjects' && method === 'POST') {
+      const created = this.createMany(body as { allOrNone?: boolean; records: Fields[] });
+      return created ? send(200, created) : send(400, [{ errorCode: 'INVALID_TYPE', message: 'only Platform Events (__e) can be created in this fake' }]);
+    }
     if (rest === '/composite/sobjects' && method === 'PATCH') return send(200, this.updateMany(body as { records: Fields[] }));
     const upsertMany = /^\/composite\/sobjects\/(\w+)\/(\w+)$/.exec(rest);
     if (upsertMany && method === 'PATCH') return send(200, this.upsertMany(upsertMany[1]!, upsertMany[2]!, body as { records: Fields[] }));
@@ -380,6 +397,28 @@ export class FakeSalesforce {
     if (!entry || entry.times <= 0) return undefined;
     entry.times--;
     return entry.error;
+  }
+
+  /**
+   * Collections create of Platform Events: each event is published on its own (allOrNone false), and
+   * a published one is delivered on /event/<Type> with CreatedById = the publishing user, as
+   * Salesforce does. A success carries OPERATION_ENQUEUED with the EventUuid, as the API answers.
+   */
+  private createMany(body: { records: Fields[] }): { id: string; success: boolean; errors: RecordError[] }[] | undefined {
+    if (body.records.length > 200) return undefined;
+    if (!body.records.every((r) => /__e$/.test((r['attributes'] as { type?: string } | undefined)?.type ?? ''))) return undefined;
+    return body.records.map((r) => {
+      const { attributes, ...fields } = r as Fields & { attributes: { type: string } };
+      const rule = this.eventErrors.find((e) => e.times > 0 && e.match(fields));
+      if (rule) {
+        rule.times--;
+        return { id: '', success: false, errors: [rule.error] };
+      }
+      const uuid = randomUUID();
+      this.publishedEvents.push({ type: attributes.type, fields, uuid });
+      this.publish(`/event/${attributes.type}`, { ...fields, EventUuid: uuid, CreatedById: this.integrationUserId, CreatedDate: new Date().toISOString() });
+      return { id: `e00FAKE${String(this.nextId++).padStart(8, '0')}`, success: true, errors: [{ statusCode: 'OPERATION_ENQUEUED', message: uuid }] };
+    });
   }
 
   private updateMany(body: { records: Fields[] }): { id: string; success: boolean; errors: RecordError[] }[] {
