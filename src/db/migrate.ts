@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { withTransaction } from './pool.js';
-import { MIGRATIONS, type Migration } from './migrations.js';
+import { coreMigrations, type Migration } from './migrations.js';
 
 // Any constant works; it only has to be the same in every process that migrates.
 const MIGRATION_LOCK = 4_735_001;
@@ -9,7 +9,7 @@ const MIGRATION_LOCK = 4_735_001;
  * Applies the migrations not yet applied, all in one transaction (all or none), under an advisory
  * lock so that several dynos releasing at once apply each migration exactly once. Returns what it applied.
  */
-export async function migrate(pool: pg.Pool, migrations: readonly Migration[] = MIGRATIONS): Promise<Migration[]> {
+export async function migrate(pool: pg.Pool, migrations: readonly Migration[] = coreMigrations()): Promise<Migration[]> {
   return withTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await client.query('CREATE SCHEMA IF NOT EXISTS forcehook');
