@@ -1,4 +1,4 @@
-import { contactMatchHandler } from './contact-match.js';
+import { contactMatchHandler } from '../../examples/contact-match/handlers/contact-match.js';
 import type { Handler } from './define-handler.js';
 import { mirrorHandler } from './mirror.js';
 

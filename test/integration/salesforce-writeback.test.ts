@@ -1,4 +1,4 @@
-import { contactMatchHandler } from '../../src/handlers/contact-match.js';
+import { contactMatchHandler } from '../../examples/contact-match/handlers/contact-match.js';
 import { defineHandler } from '../../src/handlers/define-handler.js';
 import { mirrorHandler } from '../../src/handlers/mirror.js';
 import { apexContact, SECRET_A, sendApex } from '../helpers/apex-callout.js';

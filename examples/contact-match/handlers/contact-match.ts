@@ -1,5 +1,5 @@
-import type { SalesforceEvent } from '../events/salesforce-event.js';
-import { defineHandler } from './define-handler.js';
+import type { SalesforceEvent } from '../../../src/events/salesforce-event.js';
+import { defineHandler } from '../../../src/handlers/define-handler.js';
 
 export type SyncStatus = 'Matched' | 'No match' | 'Ambiguous';
 
