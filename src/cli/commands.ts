@@ -7,6 +7,7 @@ import { createPool } from '../db/pool.js';
 import { createLogger } from '../log.js';
 import { openDatabase, startForcehook } from '../runtime.js';
 import { newWebhookSecret } from '../verification/local-secret.js';
+import { userMigrations } from '../user-code.js';
 import { withForcehookDatabase } from './connect.js';
 import { deadLetterList, deadLetterPurge, deadLetterRetry, eventsCommand, replayCommand, statusCommand } from './reports.js';
 import { pushCommand } from './push.js';
@@ -66,7 +67,7 @@ program
     const { settings, embedded } = await openDatabase(config, log);
     const pool = createPool(settings, log);
     try {
-      const applied = await migrate(pool);
+      const applied = await migrate(pool, { user: userMigrations(process.env) });
       console.log(applied.length ? `applied: ${applied.map((m) => `${m.version} ${m.name}`).join(', ')}` : 'database is up to date');
     } finally {
       await pool.end();
@@ -167,7 +168,7 @@ program
 
 program
   .command('push')
-  .description('upsert local rows into Salesforce through a push mapping (src/push/index.ts)')
+  .description('upsert local rows into Salesforce through a push mapping (mappings/)')
   .argument('<mapping>', 'the mapping name, e.g. app-users')
   .option('--ids <ids>', 'only these local ids, comma-separated')
   .action(async (mapping: string, opts: { ids?: string }) =>
