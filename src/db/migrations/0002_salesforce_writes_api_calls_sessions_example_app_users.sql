@@ -43,12 +43,6 @@ CREATE TABLE forcehook.sessions (
   created_at   timestamptz NOT NULL DEFAULT now()
 );
 
--- Owned by the example contact-match handler: the users of "your app" that Contacts are matched to.
-CREATE TABLE forcehook.app_users (
-  id                     text        PRIMARY KEY DEFAULT gen_random_uuid()::text,
-  email                  text        NOT NULL,
-  name                   text,
-  salesforce_contact_id  text,
-  updated_at             timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX app_users_email_idx ON forcehook.app_users (lower(email));
+-- forcehook.app_users, the table of the contact-match example, was created here until the example
+-- moved out of forcehook: it now comes with the example (examples/contact-match/migrations), and a
+-- database that ran this version keeps the table and its rows.
