@@ -4,7 +4,7 @@ import { assertOutboundTokens, loadConfig, type Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { connectionWarning, readConnectionLimits } from './db/connection-budget.js';
 import { migrate } from './db/migrate.js';
-import { createPool, sslFor, type ConnectionSettings } from './db/pool.js';
+import { createPool, pingDatabase, sslFor, type ConnectionSettings } from './db/pool.js';
 import type { Handler } from './handlers/define-handler.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import { createApp } from './http/app.js';
@@ -139,7 +139,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
         config,
         log,
         ingest,
-        checkDatabase: async () => void (await pool.query('SELECT 1')),
+        checkDatabase: () => pingDatabase(pool),
         metrics,
         metricsPassword: config.adminPassword,
         extraRoutes: (a) => {
