@@ -111,7 +111,7 @@ async function main(): Promise<void> {
       CREATE TABLE bench.records (LIKE forcehook.records INCLUDING ALL);`);
     const pgVersion = (await pool.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? '?';
 
-    const env = { DATABASE_URL: url, DATABASE_SSL: 'off', PORT: '0', SALESFORCE_ORG_IDS: ORG_15, OUTBOUND_TOKEN, WEBHOOK_SECRETS: SECRET, LOG_LEVEL: 'info' };
+    const env = { DATABASE_URL: url, DATABASE_SSL: 'off', PORT: '0', SALESFORCE_ORG_IDS: ORG_15, OUTBOUND_TOKEN, WEBHOOK_SECRETS: SECRET, LOG_LEVEL: 'info', FORCEHOOK_EXAMPLES: 'contact-match' };
     const web = startRole('web', env);
     children.push(web.child);
     const webOnly = (): { web: ChildProcess[] } => ({ web: [web.child] });

@@ -4,14 +4,14 @@ import { assertOutboundTokens, loadConfig, type Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { connectionWarning, readConnectionLimits } from './db/connection-budget.js';
 import { migrate } from './db/migrate.js';
-import { createPool, sslFor, type ConnectionSettings } from './db/pool.js';
-import { loadHandlers } from './handlers/load.js';
+import { createPool, pingDatabase, sslFor, type ConnectionSettings } from './db/pool.js';
 import type { Handler } from './handlers/define-handler.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import type { Listening } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { localWebhookSecret } from './verification/local-secret.js';
+import { loadHandlers, userMigrations } from './user-code.js';
 import { ensureHandlerQueues, startBoss } from './queue/boss.js';
 import { createIngest } from './queue/ingest.js';
 import { ensureVerifyQueue, startVerifyWorker } from './queue/verify-by-fetch.js';
@@ -98,7 +98,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
     for (const step of ordered) await run(step);
   };
   try {
-    const applied = await migrate(pool);
+    const applied = await migrate(pool, { user: userMigrations(options.env) });
     if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
     const tooMany = connectionWarning(await readConnectionLimits(pool), settings.max, pool.totalCount);
     if (tooMany) log.warn(tooMany);
@@ -106,7 +106,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
     // Heroku kills 30 s after SIGTERM: 20 s for jobs in hand leaves room for the rest.
     steps.boss = () => boss.stop({ graceful: true, close: false, timeout: 20_000 });
     steps.bossPool = () => boss.stop({ close: true });
-    const handlerList = options.handlers ?? (await loadHandlers(options.env['FORCEHOOK_HANDLERS']));
+    const handlerList = options.handlers ?? (await loadHandlers(options.env));
     await ensureHandlerQueues(boss, handlerList);
     const registry = new HandlerRegistry(handlerList);
     // Half the pool for ingest transactions; the rest serves /readyz, the admin page and handlers.
@@ -132,7 +132,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
         config,
         log,
         ingest,
-        checkDatabase: async () => void (await pool.query('SELECT 1')),
+        checkDatabase: () => pingDatabase(pool),
         metrics,
         metricsPassword: config.adminPassword,
         odata: config.odata ? { service: await (await import('./odata/open.js')).openODataService(config.odata, pool), auth: config.odata } : undefined,

@@ -8,6 +8,7 @@ import { createPool } from '../db/pool.js';
 import { createLogger } from '../log.js';
 import { openDatabase, startForcehook } from '../runtime.js';
 import { newWebhookSecret } from '../verification/local-secret.js';
+import { userMigrations } from '../user-code.js';
 import type { CliContext } from './connect.js';
 import type * as Reports from './reports.js';
 
@@ -72,7 +73,7 @@ program
     const { settings, embedded } = await openDatabase(config, log);
     const pool = createPool(settings, log);
     try {
-      const applied = await migrate(pool);
+      const applied = await migrate(pool, { user: userMigrations(process.env) });
       console.log(applied.length ? `applied: ${applied.map((m) => `${m.version} ${m.name}`).join(', ')}` : 'database is up to date');
     } finally {
       await pool.end();
@@ -174,7 +175,7 @@ program
 
 program
   .command('push')
-  .description('upsert local rows into Salesforce through a push mapping (src/push/index.ts)')
+  .description('upsert local rows into Salesforce through a push mapping (mappings/)')
   .argument('<mapping>', 'the mapping name, e.g. app-users')
   .option('--ids <ids>', 'only these local ids, comma-separated')
   .action(async (mapping: string, opts: { ids?: string }) =>

@@ -4,10 +4,10 @@ import { loadConfig, type Config } from '../config.js';
 import { runningEmbeddedUrl } from '../db/embedded.js';
 import { createPool, type ConnectionSettings } from '../db/pool.js';
 import type { Handler } from '../handlers/define-handler.js';
-import { loadHandlers } from '../handlers/load.js';
 import { createLogger } from '../log.js';
 import { startBoss } from '../queue/boss.js';
 import { openDatabase } from '../runtime.js';
+import { loadHandlers } from '../user-code.js';
 
 export interface CliContext {
   config: Config;
@@ -37,7 +37,7 @@ export async function withForcehookDatabase<T>(fn: (ctx: CliContext) => Promise<
   const pool = createPool(settings, log);
   const boss = await startBoss({ connection: settings, log, supervise: false });
   try {
-    return await fn({ config, pool, boss, handlers: await loadHandlers(process.env['FORCEHOOK_HANDLERS']) });
+    return await fn({ config, pool, boss, handlers: await loadHandlers(process.env) });
   } finally {
     await boss.stop({ graceful: false, close: true });
     await pool.end();

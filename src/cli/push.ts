@@ -1,7 +1,8 @@
 import { createLogger } from '../log.js';
-import { pushMappings, pushOrder } from '../push/index.js';
+import { pushOrder } from '../push/index.js';
 import { ApiCallCounter } from '../salesforce/api-calls.js';
 import { SalesforceConnector } from '../salesforce/connection.js';
+import { loadPushMappings } from '../user-code.js';
 import type { CliContext } from './connect.js';
 
 type Out = (text: string) => void;
@@ -9,7 +10,7 @@ type Out = (text: string) => void;
 /** `forcehook push <mapping> [--ids]`: upsert local rows into Salesforce now, with progress. */
 export async function pushCommand(ctx: CliContext, name: string, ids: readonly string[] | undefined, out: Out, progress: Out): Promise<void> {
   if (!ctx.config.salesforce) throw new Error('Pushing writes to Salesforce: set the SALESFORCE_* credentials (see README, Calling back into Salesforce).');
-  const order = pushOrder(pushMappings, name);
+  const order = pushOrder(await loadPushMappings(process.env), name);
   const counter = new ApiCallCounter();
   const connector = new SalesforceConnector(ctx.config.salesforce, counter, createLogger('warn', process.stderr));
   for (const mapping of order) {

@@ -1,15 +1,29 @@
 import type pg from 'pg';
 import { withTransaction } from './pool.js';
-import { MIGRATIONS, type Migration } from './migrations.js';
+import { coreMigrations, type Migration } from './migrations.js';
 
 // Any constant works; it only has to be the same in every process that migrates.
 const MIGRATION_LOCK = 4_735_001;
 
+/** A migration of the deployment's own (migrations/ at the package root), known by its file name. */
+export interface FileMigration extends Migration {
+  file: string;
+}
+
+export interface MigrateOptions {
+  /** forcehook's own migrations. @default the files of src/db/migrations */
+  core?: readonly Migration[];
+  /** The deployment's own, applied after forcehook's and recorded apart, in forcehook.user_migrations. */
+  user?: readonly FileMigration[];
+}
+
 /**
- * Applies the migrations not yet applied, all in one transaction (all or none), under an advisory
- * lock so that several dynos releasing at once apply each migration exactly once. Returns what it applied.
+ * Applies the migrations not yet applied — forcehook's, then the deployment's own — all in one
+ * transaction (all or none), under an advisory lock so that several dynos releasing at once apply
+ * each migration exactly once. Returns what it applied (a user migration's name is its file name).
  */
-export async function migrate(pool: pg.Pool, migrations: readonly Migration[] = MIGRATIONS): Promise<Migration[]> {
+export async function migrate(pool: pg.Pool, options: MigrateOptions = {}): Promise<Migration[]> {
+  const core = options.core ?? coreMigrations();
   return withTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await client.query('CREATE SCHEMA IF NOT EXISTS forcehook');
@@ -18,11 +32,23 @@ export async function migrate(pool: pg.Pool, migrations: readonly Migration[] = 
     const { rows } = await client.query<{ version: number }>('SELECT version FROM forcehook.migrations');
     const done = new Set(rows.map((r) => r.version));
     const applied: Migration[] = [];
-    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    for (const m of [...core].sort((a, b) => a.version - b.version)) {
       if (done.has(m.version)) continue;
       await client.query(m.sql);
       await client.query('INSERT INTO forcehook.migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
       applied.push(m);
+    }
+    if (!options.user || options.user.length === 0) return applied;
+    // Apart from forcehook's versions, so your numbering never collides with a forcehook upgrade.
+    await client.query(`CREATE TABLE IF NOT EXISTS forcehook.user_migrations (
+      file text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows: userRows } = await client.query<{ file: string }>('SELECT file FROM forcehook.user_migrations');
+    const userDone = new Set(userRows.map((r) => r.file));
+    for (const m of options.user) {
+      if (userDone.has(m.file)) continue;
+      await client.query(m.sql);
+      await client.query('INSERT INTO forcehook.user_migrations (file) VALUES ($1)', [m.file]);
+      applied.push({ ...m, name: m.file });
     }
     return applied;
   });

@@ -68,3 +68,8 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     client.release(broken);
   }
 }
+
+/** One round trip: whether the database answers (for /readyz). */
+export async function pingDatabase(db: Queryable): Promise<void> {
+  await db.query('SELECT 1');
+}

@@ -29,7 +29,17 @@ export interface PushMapping<Row> {
   afterUpsert?(db: Queryable, row: Row, salesforceId: string): Promise<void>;
 }
 
+/**
+ * Marks what definePushMapping made, so the loader of mappings/ tells a mapping from any other
+ * export. A registered symbol: the same whichever copy of forcehook's code made the mapping.
+ */
+export const PUSH_MAPPING = Symbol.for('forcehook.push-mapping');
+
 export function definePushMapping<Row>(mapping: PushMapping<Row>): PushMapping<Row> {
   if (!/^[a-z][a-z0-9-]{0,47}$/.test(mapping.name)) throw new TypeError(`push mapping name "${mapping.name}" must be lower-case letters, digits and dashes`);
-  return mapping;
+  return Object.defineProperty({ ...mapping }, PUSH_MAPPING, { value: true });
+}
+
+export function isPushMapping(value: unknown): value is PushMapping<unknown> {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PUSH_MAPPING] === true;
 }

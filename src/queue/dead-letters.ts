@@ -1,5 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import type { Queryable } from '../db/pool.js';
+import { deleteDeadWrites, inboxRowsByIds, resetForReplay, reviveDeadWrite } from '../db/dead-letters.js';
 import { clearOutcomes, refreshInboxStatus, setOutcome } from '../db/outcomes.js';
 import { deadWrites } from '../db/reports.js';
 import type { Handler } from '../handlers/define-handler.js';
@@ -27,10 +28,7 @@ export async function listDeadLetters(boss: PgBoss, db: Queryable, handlers: rea
     // A dead letter names one event (a job of several is split before its events are dead-lettered).
     const jobs = found.map((job) => ({ ...job, inboxId: jobInboxIds(job.data)[0] ?? 0 }));
     if (jobs.length === 0) continue;
-    const { rows } = await db.query<{ id: string; delivery_id: string; record_id: string; last_error: string | null }>(
-      'SELECT id, delivery_id, record_id, last_error FROM forcehook.inbox WHERE id = ANY($1::bigint[])',
-      [jobs.map((j) => j.inboxId)],
-    );
+    const rows = await inboxRowsByIds(db, jobs.map((j) => j.inboxId));
     const byId = new Map(rows.map((r) => [Number(r.id), r]));
     for (const job of jobs) {
       const row = byId.get(job.inboxId);
@@ -54,14 +52,7 @@ export async function listDeadLetters(boss: PgBoss, db: Queryable, handlers: rea
 /** Sends a dead letter back: an event to its handler's queue, a write to the outbox. True when found. */
 export async function retryDeadLetter(boss: PgBoss, db: Queryable, handlers: readonly Handler[], id: string): Promise<boolean> {
   const write = /^write-(\d+)$/.exec(id);
-  if (write) {
-    const { rowCount } = await db.query(
-      `UPDATE forcehook.salesforce_writes SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, updated_at = now()
-       WHERE id = $1 AND status = 'dead'`,
-      [Number(write[1])],
-    );
-    return (rowCount ?? 0) > 0;
-  }
+  if (write) return reviveDeadWrite(db, Number(write[1]));
   for (const h of handlers) {
     const [job] = await boss.findJobs<StoredHandlerJob>(h.deadLetterQueue, { id, queued: true });
     if (!job) continue;
@@ -77,8 +68,7 @@ export async function retryDeadLetter(boss: PgBoss, db: Queryable, handlers: rea
 export async function purgeDeadLetters(boss: PgBoss, db: Queryable, handlers: readonly Handler[]): Promise<number> {
   let purged = 0;
   for (const h of handlers) purged += await boss.deleteQueuedJobs(h.deadLetterQueue);
-  const { rowCount } = await db.query(`DELETE FROM forcehook.salesforce_writes WHERE status = 'dead'`);
-  return purged + (rowCount ?? 0);
+  return purged + (await deleteDeadWrites(db));
 }
 
 /**
@@ -86,17 +76,13 @@ export async function purgeDeadLetters(boss: PgBoss, db: Queryable, handlers: re
  * it failed, or to rebuild a local table). Returns the number of jobs sent.
  */
 export async function replayEvent(boss: PgBoss, db: Queryable, handlers: readonly Handler[], deliveryId: string): Promise<number> {
-  const { rows } = await db.query<{ id: string; handlers: string[] }>(
-    `UPDATE forcehook.inbox SET status = 'received', last_error = NULL, updated_at = now()
-     WHERE delivery_id = $1 RETURNING id, handlers`,
-    [deliveryId],
-  );
-  await clearOutcomes(db, rows.map((r) => Number(r.id)));
+  const rows = await resetForReplay(db, deliveryId);
+  await clearOutcomes(db, rows.map((r) => r.id));
   const queues = new Set(handlers.map((h) => h.queue));
   let sent = 0;
   for (const row of rows) {
     for (const queue of row.handlers.filter((q) => queues.has(q))) {
-      await boss.send(queue, { inboxIds: [Number(row.id)] } satisfies HandlerJob);
+      await boss.send(queue, { inboxIds: [row.id] } satisfies HandlerJob);
       sent++;
     }
   }

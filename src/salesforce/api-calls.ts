@@ -1,3 +1,4 @@
+import { addApiCalls } from '../db/api-calls.js';
 import type { Queryable } from '../db/pool.js';
 
 /**
@@ -23,11 +24,7 @@ export class ApiCallCounter {
     const calls = this.unflushed;
     this.unflushed = 0;
     try {
-      await db.query(
-        `INSERT INTO forcehook.api_calls (day, calls) VALUES ((now() AT TIME ZONE 'utc')::date, $1)
-         ON CONFLICT (day) DO UPDATE SET calls = forcehook.api_calls.calls + excluded.calls`,
-        [calls],
-      );
+      await addApiCalls(db, calls);
     } catch (err) {
       this.unflushed += calls;
       throw err;

@@ -50,7 +50,7 @@ beforeAll(async () => {
       ],
     }),
   );
-  service = await startTestService(db, { worker: false, env: { ODATA_CONFIG: file, ODATA_USERS: `${USER}:${PASSWORD}`, ODATA_TOKENS: TOKEN, ODATA_PAGE_SIZE: '2000' } });
+  service = await startTestService(db, { worker: false, env: { FORCEHOOK_EXAMPLES: 'contact-match', ODATA_CONFIG: file, ODATA_USERS: `${USER}:${PASSWORD}`, ODATA_TOKENS: TOKEN, ODATA_PAGE_SIZE: '2000' } });
   root = `${service.url}/odata/v4/`;
 });
 afterAll(async () => {

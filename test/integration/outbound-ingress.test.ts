@@ -15,7 +15,8 @@ let service: TestService;
 beforeAll(async () => {
   db = await createTestDatabase();
   // Web only: these tests look at what is stored, before any handler touches it.
-  service = await startTestService(db, { worker: false, env: { OUTBOUND_FLOW_TOKENS: `secured=${TOKEN}` } });
+  // The contact-match example runs too, loaded as a deployment opts into it, so routing to several handlers shows.
+  service = await startTestService(db, { worker: false, env: { OUTBOUND_FLOW_TOKENS: `secured=${TOKEN}`, FORCEHOOK_EXAMPLES: 'contact-match' } });
 });
 afterAll(async () => {
   await service?.stop();

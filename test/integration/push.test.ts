@@ -1,8 +1,9 @@
-import { appUsersMapping } from '../../src/push/index.js';
+import { appUsersMapping } from '../../examples/contact-match/mappings/app-users.js';
 import { pushRecords, recordUrl, salesforceIdOf, synchronised } from '../../src/push/push.js';
 import type { SalesforceConnector } from '../../src/salesforce/connection.js';
 import { runCli } from '../helpers/cli-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { installExample } from '../helpers/examples.js';
 import { FakeSalesforce } from '../helpers/fake-salesforce.js';
 import { fakeConnector, fakeSalesforceEnv, ORG_15 } from '../helpers/service.js';
 
@@ -12,6 +13,7 @@ let connector: SalesforceConnector;
 
 beforeAll(async () => {
   db = await createTestDatabase();
+  await installExample(db.pool, 'contact-match');
   sf = await new FakeSalesforce().start();
   connector = fakeConnector(sf.url);
 });
@@ -54,6 +56,7 @@ describe('pushing local rows to Salesforce', () => {
     expect(sf.get('Contact', (await salesforceIdOf(db.pool, 'app-users', 'u000002'))!)).toMatchObject({ LastName: 'Renamed' });
   });
 
+  // The example's afterUpsert commits one UPDATE per row: 10,000 fsyncs, ~40 s on a busy shared disk.
   test('10,000 rows go through one Bulk API 2.0 job and every Salesforce id is recorded', async () => {
     await addUsers(1001, 10_000);
     const collections = sf.collectionCalls().length;
@@ -68,7 +71,7 @@ describe('pushing local rows to Salesforce', () => {
 
   test('forcehook push <mapping> --ids runs it from the command line', async () => {
     await db.pool.query("UPDATE forcehook.app_users SET name = 'Again' WHERE id = 'u000003'");
-    const cli = runCli(['push', 'app-users', '--ids', 'u000003,u000004'], { DATABASE_URL: db.url, DATABASE_SSL: 'off', SALESFORCE_ORG_IDS: ORG_15, ...fakeSalesforceEnv(sf.url) });
+    const cli = runCli(['push', 'app-users', '--ids', 'u000003,u000004'], { DATABASE_URL: db.url, DATABASE_SSL: 'off', SALESFORCE_ORG_IDS: ORG_15, FORCEHOOK_EXAMPLES: 'contact-match', ...fakeSalesforceEnv(sf.url) });
     expect((await cli.exited).code).toBe(0);
     expect(cli.output.at(-1)).toMatch(/^pushed app-users to Contact: 1 upserted, 1 unchanged, 0 failed \(collections; \d+ API calls so far\)$/);
   }, 30_000);

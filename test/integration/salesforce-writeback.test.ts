@@ -1,4 +1,4 @@
-import { contactMatchHandler } from '../../src/handlers/contact-match.js';
+import { contactMatchHandler } from '../../examples/contact-match/handlers/contact-match.js';
 import { defineHandler } from '../../src/handlers/define-handler.js';
 import { mirrorHandler } from '../../src/handlers/mirror.js';
 import { apexContact, SECRET_A, sendApex } from '../helpers/apex-callout.js';
@@ -27,7 +27,8 @@ beforeAll(async () => {
   db = await createTestDatabase();
   sf = await new FakeSalesforce().start();
   service = await startTestService(db, {
-    env: { WEBHOOK_SECRETS: SECRET_A, ...fakeSalesforceEnv(sf.url) },
+    // The example's own table (forcehook.app_users) comes with it: FORCEHOOK_EXAMPLES applies its migrations.
+    env: { WEBHOOK_SECRETS: SECRET_A, FORCEHOOK_EXAMPLES: 'contact-match', ...fakeSalesforceEnv(sf.url) },
     handlers: [mirrorHandler, contactMatchHandler, stamp],
   });
 });

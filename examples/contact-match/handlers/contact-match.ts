@@ -1,5 +1,4 @@
-import type { SalesforceEvent } from '../events/salesforce-event.js';
-import { defineHandler } from './define-handler.js';
+import { defineHandler, type SalesforceEvent } from 'forcehook';
 
 export type SyncStatus = 'Matched' | 'No match' | 'Ambiguous';
 
@@ -7,7 +6,7 @@ export type SyncStatus = 'Matched' | 'No match' | 'Ambiguous';
  * The example that does real work (what the openstax accounts sync and the SalesforceSync gem do,
  * event-driven): match each Contact to a user of your app by email, case-insensitively; remember
  * the Contact's id on the user; and write back to the Contact which user it is (`External_Id__c`)
- * and how the match went (`Sync_Status__c`). Copy it to start your own.
+ * and how the match went (`Sync_Status__c`). Copy it to start your own: examples/README.md.
  */
 export const contactMatchHandler = defineHandler({
   name: 'contact-match',
