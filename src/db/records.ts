@@ -15,7 +15,8 @@ export interface MirrorWrite {
 /**
  * Upserts the newest state of each record in one statement and returns the delivery ids that were
  * applied. A write older than the stored modstamp changes nothing, so deliveries that arrive out of
- * order converge on the newest state. Callers pass at most one write per record.
+ * order converge on the newest state. Callers pass at most one write per record. Meant for the
+ * mirror handler inside a worker job (see the commit note in the statement).
  */
 export async function upsertRecords(db: Queryable, writes: readonly MirrorWrite[]): Promise<Set<string>> {
   const applied = new Set<string>();
@@ -44,7 +45,10 @@ async function upsertStatement(db: Queryable, writes: readonly MirrorWrite[], me
     `INSERT INTO forcehook.records AS r (org_id, sobject_type, record_id, fields, modstamp, deleted, last_delivery_id)
      SELECT w.org_id, w.sobject_type, w.record_id, w.fields, w.modstamp, w.deleted, w.delivery_id
      FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::timestamptz[], $6::boolean[], $7::text[])
-          AS w(org_id, sobject_type, record_id, fields, modstamp, deleted, delivery_id)
+          AS w(org_id, sobject_type, record_id, fields, modstamp, deleted, delivery_id),
+          -- Committed without waiting for the WAL flush: the worker's job completion, committed
+          -- synchronously right after, flushes it too, and a crash before that runs the job again.
+          (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
      -- Every writer locks records in the same order, so two concurrent batches wait instead of deadlocking.
      ORDER BY w.org_id, w.sobject_type, w.record_id
      ON CONFLICT (org_id, sobject_type, record_id) DO UPDATE ${onConflict}
