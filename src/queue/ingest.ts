@@ -18,7 +18,7 @@ export interface IngestDeps {
   pool: pg.Pool;
   boss: PgBoss;
   registry: HandlerRegistry;
-  /** Transactions at once; more requests than this wait and share the next one. @default 4 */
+  /** Transactions at once; more requests than this wait and share the next one. @default 2 */
   maxConcurrent?: number;
   /** Events to read back from the org before their handlers run (verify-by-fetch flows). */
   verifyByFetch?: (event: SalesforceEvent) => boolean;
@@ -44,7 +44,7 @@ const MAX_BATCH_EVENTS = 2_000;
  * transactions, and an idle server starts a transaction at once.
  */
 export function createIngest(deps: IngestDeps): Ingest {
-  const maxConcurrent = deps.maxConcurrent ?? 4;
+  const maxConcurrent = deps.maxConcurrent ?? 2;
   const waiting: Pending[] = [];
   let running = 0;
 
