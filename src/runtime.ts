@@ -12,9 +12,9 @@ import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { localWebhookSecret } from './verification/local-secret.js';
 import { loadHandlers, userMigrations } from './user-code.js';
-import { ensureHandlerQueues, startBoss } from './queue/boss.js';
-import { createIngest } from './queue/ingest.js';
-import { ensureVerifyQueue, startVerifyWorker } from './queue/verify-by-fetch.js';
+import { ensureHandlerQueues, startBoss } from './inbox/boss.js';
+import { createIngest } from './inbox/ingest.js';
+import { ensureVerifyQueue, startVerifyWorker } from './inbox/verify-by-fetch.js';
 import { ApiCallCounter } from './salesforce/api-calls.js';
 
 export interface StartOptions {

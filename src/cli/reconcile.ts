@@ -1,7 +1,7 @@
 import { HandlerRegistry } from '../handlers/registry.js';
 import { createLogger } from '../log.js';
-import { ensureHandlerQueues } from '../queue/boss.js';
-import { createIngest } from '../queue/ingest.js';
+import { ensureHandlerQueues } from '../inbox/boss.js';
+import { createIngest } from '../inbox/ingest.js';
 import { ApiCallCounter } from '../salesforce/api-calls.js';
 import { SalesforceConnector } from '../salesforce/connection.js';
 import { reconcile } from '../salesforce/reconcile.js';

@@ -4,7 +4,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { Ingest, IngestResult } from '../queue/ingest.js';
+import type { Ingest, IngestResult } from '../inbox/ingest.js';
 import { BodyBudget } from './body-budget.js';
 import { basicAuth } from './routes/admin.js';
 import { apexRoute } from './routes/apex.js';

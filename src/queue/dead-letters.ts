@@ -4,7 +4,7 @@ import { deleteDeadWrites, inboxRowsByIds, resetForReplay, reviveDeadWrite } fro
 import { clearOutcomes, refreshInboxStatus, setOutcome } from '../db/outcomes.js';
 import { deadWrites } from '../db/reports.js';
 import type { Handler } from '../handlers/define-handler.js';
-import { jobInboxIds, type HandlerJob, type StoredHandlerJob } from './jobs.js';
+import { jobInboxIds, type HandlerJob, type StoredHandlerJob } from '../inbox/jobs.js';
 
 /**
  * What gave up, in one list: events a handler dead-lettered (pg-boss dead-letter queues) and writes

@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { SalesforceConnector } from '../salesforce/connection.js';
 import { StagedWrites } from '../salesforce/writer.js';
-import { jobInboxIds, retriesBefore, type HandlerJob, type StoredHandlerJob } from './jobs.js';
+import { jobInboxIds, retriesBefore, type HandlerJob, type StoredHandlerJob } from '../inbox/jobs.js';
 import { withTimeLimit } from './time-limit.js';
 
 export interface WorkerDeps {

@@ -5,7 +5,7 @@ import { buildOutboundMessage, fakeId } from '../helpers/outbound-builder.js';
 import { countRows } from '../helpers/rows.js';
 import { outboundPath, ORG_15, startTestService, type TestService } from '../helpers/service.js';
 import { createApp } from '../../src/http/app.js';
-import { createIngest } from '../../src/queue/ingest.js';
+import { createIngest } from '../../src/inbox/ingest.js';
 import { HandlerRegistry } from '../../src/handlers/registry.js';
 import { defineHandler } from '../../src/handlers/define-handler.js';
 import { createLogger } from '../../src/log.js';

@@ -3,7 +3,7 @@ import type { SalesforceEvent } from '../../src/events/salesforce-event.js';
 import { HandlerRegistry } from '../../src/handlers/registry.js';
 import { mirrorHandler } from '../../src/handlers/mirror.js';
 import { createLogger } from '../../src/log.js';
-import { createIngest } from '../../src/queue/ingest.js';
+import { createIngest } from '../../src/inbox/ingest.js';
 import type { SalesforceConnector } from '../../src/salesforce/connection.js';
 import { connectorCredentials, PubSubSubscriber, pubSubReplayKey } from '../../src/salesforce/pubsub-subscriber.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';

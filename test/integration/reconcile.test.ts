@@ -1,7 +1,7 @@
 import { mirrorHandler } from '../../src/handlers/mirror.js';
 import { toId18 } from '../../src/events/salesforce-id.js';
 import { HandlerRegistry } from '../../src/handlers/registry.js';
-import { createIngest } from '../../src/queue/ingest.js';
+import { createIngest } from '../../src/inbox/ingest.js';
 import type { SalesforceConnector } from '../../src/salesforce/connection.js';
 import { reconcile } from '../../src/salesforce/reconcile.js';
 import { runCli } from '../helpers/cli-process.js';

@@ -2,7 +2,7 @@ import { toId18 } from '../../src/events/salesforce-id.js';
 import { HandlerRegistry } from '../../src/handlers/registry.js';
 import { mirrorHandler } from '../../src/handlers/mirror.js';
 import { createLogger } from '../../src/log.js';
-import { createIngest } from '../../src/queue/ingest.js';
+import { createIngest } from '../../src/inbox/ingest.js';
 import type { SalesforceConnector } from '../../src/salesforce/connection.js';
 import { StreamSubscriber } from '../../src/salesforce/streaming.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';

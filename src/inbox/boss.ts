@@ -2,7 +2,7 @@ import { PgBoss } from 'pg-boss';
 import type { ConnectionSettings } from '../db/pool.js';
 import type { Handler } from '../handlers/define-handler.js';
 import type { Logger } from '../log.js';
-import { queueExpireSeconds } from './worker.js';
+import { queueExpireSeconds } from '../queue/worker.js';
 
 export interface BossOptions {
   connection: ConnectionSettings;
