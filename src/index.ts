@@ -2,8 +2,8 @@
  * forcehook's public API: the one module a handler, a push mapping or a test of your own imports
  * (`import { defineHandler } from 'forcehook'`). Every type a handler or mapping touches is here.
  */
-export { defineHandler } from './handlers/define-handler.js';
-export type { Handler, HandlerContext, HandlerMatch, HandlerOptions, HandlerResult } from './handlers/define-handler.js';
+export { defineHandler } from './work/define-handler.js';
+export type { Handler, HandlerContext, HandlerMatch, HandlerOptions, HandlerResult } from './work/define-handler.js';
 export type { SalesforceEvent, Operation, EventSource, FieldValue } from './events/salesforce-event.js';
 export type { Queryable } from './db/pool.js';
 export type { Logger } from './log.js';

@@ -5,8 +5,8 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { connectionWarning, readConnectionLimits } from './db/connection-budget.js';
 import { migrate } from './db/migrate.js';
 import { createPool, pingDatabase, sslFor, type ConnectionSettings } from './db/pool.js';
-import type { Handler } from './handlers/define-handler.js';
-import { HandlerRegistry } from './handlers/registry.js';
+import type { Handler } from './work/define-handler.js';
+import { HandlerRegistry } from './work/registry.js';
 import type { Listening } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -145,7 +145,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       log.info(`listening on port ${server.port}: POST /outbound/<flow>, POST /apex/<flow>, GET /readyz, /metrics${config.adminPassword ? ', /admin' : ' (set ADMIN_PASSWORD for /admin)'}${config.odata ? ', /odata/v4/' : ''}`);
     }
     if (options.worker) {
-      const [{ startWorkers }, { scheduleRetention }] = await Promise.all([import('./queue/worker.js'), import('./queue/retention-schedule.js')]);
+      const [{ startWorkers }, { scheduleRetention }] = await Promise.all([import('./work/worker.js'), import('./queue/retention-schedule.js')]);
       const salesforce = config.salesforce ? new (await import('./salesforce/connection.js')).SalesforceConnector(config.salesforce, apiCalls, log) : null;
       if (salesforce && config.salesforce) {
         const { WriteFlusher } = await import('./salesforce/writer.js');

@@ -1,4 +1,4 @@
-import { HandlerRegistry } from '../handlers/registry.js';
+import { HandlerRegistry } from '../work/registry.js';
 import { createLogger } from '../log.js';
 import { ensureHandlerQueues } from '../inbox/boss.js';
 import { createIngest } from '../inbox/ingest.js';

@@ -1,8 +1,8 @@
 import { PgBoss } from 'pg-boss';
 import type { ConnectionSettings } from '../db/pool.js';
-import type { Handler } from '../handlers/define-handler.js';
+import type { Handler } from '../work/define-handler.js';
 import type { Logger } from '../log.js';
-import { queueExpireSeconds } from '../queue/worker.js';
+import { queueExpireSeconds } from '../work/worker.js';
 
 export interface BossOptions {
   connection: ConnectionSettings;

@@ -3,7 +3,7 @@ import type { Queryable } from '../db/pool.js';
 import { deleteDeadWrites, inboxRowsByIds, resetForReplay, reviveDeadWrite } from '../db/dead-letters.js';
 import { clearOutcomes, refreshInboxStatus, setOutcome } from '../db/outcomes.js';
 import { deadWrites } from '../db/reports.js';
-import type { Handler } from '../handlers/define-handler.js';
+import type { Handler } from '../work/define-handler.js';
 import { jobInboxIds, type HandlerJob, type StoredHandlerJob } from '../inbox/jobs.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Handler } from '../../src/handlers/define-handler.js';
+import type { Handler } from '../../src/work/define-handler.js';
 import { startForcehook, type Running, type StartOptions } from '../../src/runtime.js';
 import { toId18 } from '../../src/events/salesforce-id.js';
 import { loadConfig } from '../../src/config.js';

@@ -1,5 +1,5 @@
-import { defineHandler } from '../../src/handlers/define-handler.js';
-import { mirrorHandler } from '../../src/handlers/mirror.js';
+import { defineHandler } from '../../src/work/define-handler.js';
+import { mirrorHandler } from '../../src/work/mirror.js';
 import { StagedWrites } from '../../src/salesforce/writer.js';
 import type { SalesforceEvent } from '../../src/events/salesforce-event.js';
 import { apexContact, SECRET_A, sendApex } from '../helpers/apex-callout.js';

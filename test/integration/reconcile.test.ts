@@ -1,6 +1,6 @@
-import { mirrorHandler } from '../../src/handlers/mirror.js';
+import { mirrorHandler } from '../../src/work/mirror.js';
 import { toId18 } from '../../src/events/salesforce-id.js';
-import { HandlerRegistry } from '../../src/handlers/registry.js';
+import { HandlerRegistry } from '../../src/work/registry.js';
 import { createIngest } from '../../src/inbox/ingest.js';
 import type { SalesforceConnector } from '../../src/salesforce/connection.js';
 import { reconcile } from '../../src/salesforce/reconcile.js';

@@ -1,4 +1,4 @@
-import { defineHandler } from '../../src/handlers/define-handler.js';
+import { defineHandler } from '../../src/work/define-handler.js';
 import { apexContact, SECRET_A, sendApex } from '../helpers/apex-callout.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { FakeSalesforce } from '../helpers/fake-salesforce.js';

@@ -1,6 +1,6 @@
 import { toId18 } from '../../src/events/salesforce-id.js';
-import { HandlerRegistry } from '../../src/handlers/registry.js';
-import { mirrorHandler } from '../../src/handlers/mirror.js';
+import { HandlerRegistry } from '../../src/work/registry.js';
+import { mirrorHandler } from '../../src/work/mirror.js';
 import { createLogger } from '../../src/log.js';
 import { createIngest } from '../../src/inbox/ingest.js';
 import type { SalesforceConnector } from '../../src/salesforce/connection.js';

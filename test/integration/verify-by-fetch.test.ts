@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { toId18 } from '../../src/events/salesforce-id.js';
-import { mirrorHandler } from '../../src/handlers/mirror.js';
+import { mirrorHandler } from '../../src/work/mirror.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { FakeSalesforce } from '../helpers/fake-salesforce.js';
 import { buildOutboundMessage, fakeId } from '../helpers/outbound-builder.js';

@@ -5,7 +5,7 @@ import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { apiCallsToday, eventsPerMinute, findEvents, flowSummaries, queueDepths, writeSummary } from '../../db/reports.js';
 import { isSalesforceId } from '../../events/salesforce-id.js';
-import type { Handler } from '../../handlers/define-handler.js';
+import type { Handler } from '../../work/define-handler.js';
 import { listDeadLetters, retryDeadLetter } from '../../queue/dead-letters.js';
 import { constantTimeEqual } from '../../verification/constant-time.js';
 import { renderDashboard } from '../admin/page.js';

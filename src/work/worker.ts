@@ -6,7 +6,7 @@ import { insertWrites } from '../db/salesforce-writes.js';
 import { AppError, isDatabaseUnavailable } from '../errors.js';
 import { toId18, isSalesforceId } from '../events/salesforce-id.js';
 import type { SalesforceEvent } from '../events/salesforce-event.js';
-import type { Handler } from '../handlers/define-handler.js';
+import type { Handler } from './define-handler.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { SalesforceConnector } from '../salesforce/connection.js';
