@@ -7,11 +7,11 @@ export type { Handler, HandlerContext, HandlerMatch, HandlerOptions, HandlerResu
 export type { SalesforceEvent, Operation, EventSource, FieldValue } from './events/salesforce-event.js';
 export type { Queryable } from './db/pool.js';
 export type { Logger } from './log.js';
-export type { SalesforceWrites, WriteOptions } from './salesforce/writer.js';
-export { definePushMapping } from './push/define-mapping.js';
-export type { PushMapping } from './push/define-mapping.js';
-export type { PushResult } from './push/push.js';
-export { recordUrl, salesforceIdOf, synchronised } from './push/push.js';
+export type { SalesforceWrites, WriteOptions } from './writeback/writer.js';
+export { definePushMapping } from './writeback/define-mapping.js';
+export type { PushMapping } from './writeback/define-mapping.js';
+export type { PushResult } from './writeback/push.js';
+export { recordUrl, salesforceIdOf, synchronised } from './writeback/push.js';
 export { AppError, PermanentError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { signPayload, signedHeaders, verifyWebhook } from './verification/standard-webhooks.js';

@@ -15,7 +15,7 @@ import { loadHandlers, userMigrations } from './user-code.js';
 import { ensureHandlerQueues, startBoss } from './inbox/boss.js';
 import { createIngest } from './inbox/ingest.js';
 import { ensureVerifyQueue, startVerifyWorker } from './inbox/verify-by-fetch.js';
-import { ApiCallCounter } from './salesforce/api-calls.js';
+import { ApiCallCounter } from './writeback/api-calls.js';
 
 export interface StartOptions {
   web: boolean;
@@ -146,9 +146,9 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
     }
     if (options.worker) {
       const [{ startWorkers }, { scheduleRetention }] = await Promise.all([import('./work/worker.js'), import('./queue/retention-schedule.js')]);
-      const salesforce = config.salesforce ? new (await import('./salesforce/connection.js')).SalesforceConnector(config.salesforce, apiCalls, log) : null;
+      const salesforce = config.salesforce ? new (await import('./writeback/connection.js')).SalesforceConnector(config.salesforce, apiCalls, log) : null;
       if (salesforce && config.salesforce) {
-        const { WriteFlusher } = await import('./salesforce/writer.js');
+        const { WriteFlusher } = await import('./writeback/writer.js');
         const flusher = new WriteFlusher({ db: pool, connection: () => salesforce.connection(), counter: apiCalls, log, windowMs: config.salesforce.writeWindowMs, ...options.flusher });
         flusher.start();
         steps.flusher = () => flusher.stop();

@@ -2,8 +2,8 @@ import { HandlerRegistry } from '../work/registry.js';
 import { createLogger } from '../log.js';
 import { ensureHandlerQueues } from '../inbox/boss.js';
 import { createIngest } from '../inbox/ingest.js';
-import { ApiCallCounter } from '../salesforce/api-calls.js';
-import { SalesforceConnector } from '../salesforce/connection.js';
+import { ApiCallCounter } from '../writeback/api-calls.js';
+import { SalesforceConnector } from '../writeback/connection.js';
 import { reconcile } from '../salesforce/reconcile.js';
 import type { CliContext } from './connect.js';
 

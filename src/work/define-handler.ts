@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/pool.js';
-import type { SalesforceWrites } from '../salesforce/writer.js';
+import type { SalesforceWrites } from '../writeback/writer.js';
 import type { Logger } from '../log.js';
 import type { EventSource, Operation, SalesforceEvent } from '../events/salesforce-event.js';
 

@@ -9,8 +9,8 @@ import type { SalesforceEvent } from '../events/salesforce-event.js';
 import type { Handler } from './define-handler.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { SalesforceConnector } from '../salesforce/connection.js';
-import { StagedWrites } from '../salesforce/writer.js';
+import type { SalesforceConnector } from '../writeback/connection.js';
+import { StagedWrites } from '../writeback/writer.js';
 import { jobInboxIds, retriesBefore, type HandlerJob, type StoredHandlerJob } from '../inbox/jobs.js';
 import { withTimeLimit } from './time-limit.js';
 

@@ -3,8 +3,8 @@ import { startForcehook, type Running, type StartOptions } from '../../src/runti
 import { toId18 } from '../../src/events/salesforce-id.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { ApiCallCounter } from '../../src/salesforce/api-calls.js';
-import { SalesforceConnector } from '../../src/salesforce/connection.js';
+import { ApiCallCounter } from '../../src/writeback/api-calls.js';
+import { SalesforceConnector } from '../../src/writeback/connection.js';
 import type { TestDatabase } from './database.js';
 
 /** The org the tests send as, and one the service does not know. */

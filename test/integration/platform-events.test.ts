@@ -1,6 +1,6 @@
 import { defineHandler } from '../../src/work/define-handler.js';
 import { mirrorHandler } from '../../src/work/mirror.js';
-import { StagedWrites } from '../../src/salesforce/writer.js';
+import { StagedWrites } from '../../src/writeback/writer.js';
 import type { SalesforceEvent } from '../../src/events/salesforce-event.js';
 import { apexContact, SECRET_A, sendApex } from '../helpers/apex-callout.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';

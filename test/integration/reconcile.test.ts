@@ -2,7 +2,7 @@ import { mirrorHandler } from '../../src/work/mirror.js';
 import { toId18 } from '../../src/events/salesforce-id.js';
 import { HandlerRegistry } from '../../src/work/registry.js';
 import { createIngest } from '../../src/inbox/ingest.js';
-import type { SalesforceConnector } from '../../src/salesforce/connection.js';
+import type { SalesforceConnector } from '../../src/writeback/connection.js';
 import { reconcile } from '../../src/salesforce/reconcile.js';
 import { runCli } from '../helpers/cli-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';

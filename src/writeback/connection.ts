@@ -3,7 +3,7 @@ import type { SalesforceConfig } from '../config.js';
 import { toId18 } from '../events/salesforce-id.js';
 import type { Logger } from '../log.js';
 import type { ApiCallCounter } from './api-calls.js';
-import { classifySalesforceError } from './errors.js';
+import { classifySalesforceError } from './salesforce-errors.js';
 import { jwtBearerAssertion } from './jwt-bearer.js';
 
 /** A jsforce Connection that counts each REST call it makes against the org's API limit. */
