@@ -168,7 +168,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       });
       if (config.reconcile.targets.length > 0) {
         if (salesforce) {
-          const { scheduleReconciliation } = await import('./queue/reconcile-schedule.js');
+          const { scheduleReconciliation } = await import('./ingress/reconcile-schedule.js');
           await scheduleReconciliation(boss, config.reconcile, { db: pool, connection: () => salesforce.connection(), orgId: () => salesforce.orgId(), ingest }, log);
         } else {
           log.warn('RECONCILE is set but there are no Salesforce credentials (SALESFORCE_*): nothing to reconcile with');
@@ -176,7 +176,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       }
       if (config.streamChannels.length > 0) {
         if (salesforce) {
-          const { reconcile } = await import('./salesforce/reconcile.js');
+          const { reconcile } = await import('./ingress/reconcile.js');
           const streamDeps = {
             db: pool,
             connection: () => salesforce.connection(),
@@ -189,10 +189,10 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
           };
           let streams: { start(): Promise<void>; stop(): Promise<void> };
           if (config.streamTransport === 'pubsub') {
-            const { connectorCredentials, PubSubSubscriber } = await import('./salesforce/pubsub-subscriber.js');
+            const { connectorCredentials, PubSubSubscriber } = await import('./ingress/pubsub-subscriber.js');
             streams = new PubSubSubscriber({ ...streamDeps, credentials: connectorCredentials(salesforce) }, config.streamChannels, config.pubsub);
           } else {
-            const { StreamSubscriber } = await import('./salesforce/streaming.js');
+            const { StreamSubscriber } = await import('./ingress/streaming.js');
             streams = new StreamSubscriber(streamDeps, config.streamChannels);
           }
           await streams.start();

@@ -4,7 +4,7 @@ import { ensureHandlerQueues } from '../inbox/boss.js';
 import { createIngest } from '../inbox/ingest.js';
 import { ApiCallCounter } from '../writeback/api-calls.js';
 import { SalesforceConnector } from '../writeback/connection.js';
-import { reconcile } from '../salesforce/reconcile.js';
+import { reconcile } from '../ingress/reconcile.js';
 import type { CliContext } from './connect.js';
 
 type Out = (text: string) => void;

@@ -5,7 +5,7 @@ import { mirrorHandler } from '../../src/work/mirror.js';
 import { createLogger } from '../../src/log.js';
 import { createIngest } from '../../src/inbox/ingest.js';
 import type { SalesforceConnector } from '../../src/writeback/connection.js';
-import { connectorCredentials, PubSubSubscriber, pubSubReplayKey } from '../../src/salesforce/pubsub-subscriber.js';
+import { connectorCredentials, PubSubSubscriber, pubSubReplayKey } from '../../src/ingress/pubsub-subscriber.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { FakePubSub } from '../helpers/fake-pubsub.js';
 import { FakeSalesforce } from '../helpers/fake-salesforce.js';

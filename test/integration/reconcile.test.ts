@@ -3,7 +3,7 @@ import { toId18 } from '../../src/events/salesforce-id.js';
 import { HandlerRegistry } from '../../src/work/registry.js';
 import { createIngest } from '../../src/inbox/ingest.js';
 import type { SalesforceConnector } from '../../src/writeback/connection.js';
-import { reconcile } from '../../src/salesforce/reconcile.js';
+import { reconcile } from '../../src/ingress/reconcile.js';
 import { runCli } from '../helpers/cli-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { FakeSalesforce } from '../helpers/fake-salesforce.js';

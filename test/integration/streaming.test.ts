@@ -4,7 +4,7 @@ import { mirrorHandler } from '../../src/work/mirror.js';
 import { createLogger } from '../../src/log.js';
 import { createIngest } from '../../src/inbox/ingest.js';
 import type { SalesforceConnector } from '../../src/writeback/connection.js';
-import { StreamSubscriber } from '../../src/salesforce/streaming.js';
+import { StreamSubscriber } from '../../src/ingress/streaming.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { FakeSalesforce } from '../helpers/fake-salesforce.js';
 import { inboxRows, recordRows } from '../helpers/rows.js';
