@@ -145,7 +145,7 @@ export async function startForcehook(options: StartOptions): Promise<Running> {
       log.info(`listening on port ${server.port}: POST /outbound/<flow>, POST /apex/<flow>, GET /readyz, /metrics${config.adminPassword ? ', /admin' : ' (set ADMIN_PASSWORD for /admin)'}${config.odata ? ', /odata/v4/' : ''}`);
     }
     if (options.worker) {
-      const [{ startWorkers }, { scheduleRetention }] = await Promise.all([import('./work/worker.js'), import('./queue/retention-schedule.js')]);
+      const [{ startWorkers }, { scheduleRetention }] = await Promise.all([import('./work/worker.js'), import('./ops/retention-schedule.js')]);
       const salesforce = config.salesforce ? new (await import('./writeback/connection.js')).SalesforceConnector(config.salesforce, apiCalls, log) : null;
       if (salesforce && config.salesforce) {
         const { WriteFlusher } = await import('./writeback/writer.js');

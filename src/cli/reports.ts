@@ -1,6 +1,6 @@
 import { isSalesforceId } from '../events/salesforce-id.js';
 import { apiCallsToday, findEvents, flowSummaries, queueDepths, writeSummary, type EventFilter } from '../db/reports.js';
-import { listDeadLetters, purgeDeadLetters, replayEvent, retryDeadLetter } from '../queue/dead-letters.js';
+import { listDeadLetters, purgeDeadLetters, replayEvent, retryDeadLetter } from '../ops/dead-letters.js';
 import type { CliContext } from './connect.js';
 import { table } from './table.js';
 

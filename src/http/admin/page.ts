@@ -1,5 +1,5 @@
 import type { EventRow, FlowSummary, QueueDepth, WriteSummary } from '../../db/reports.js';
-import type { DeadLetter } from '../../queue/dead-letters.js';
+import type { DeadLetter } from '../../ops/dead-letters.js';
 
 export interface DashboardData {
   queues: QueueDepth[];

@@ -6,7 +6,7 @@ import type { PgBoss } from 'pg-boss';
 import { apiCallsToday, eventsPerMinute, findEvents, flowSummaries, queueDepths, writeSummary } from '../../db/reports.js';
 import { isSalesforceId } from '../../events/salesforce-id.js';
 import type { Handler } from '../../work/define-handler.js';
-import { listDeadLetters, retryDeadLetter } from '../../queue/dead-letters.js';
+import { listDeadLetters, retryDeadLetter } from '../../ops/dead-letters.js';
 import { constantTimeEqual } from '../../verification/constant-time.js';
 import { renderDashboard } from '../admin/page.js';
 
