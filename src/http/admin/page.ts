@@ -1,5 +1,4 @@
-import type { EventRow, FlowSummary, QueueDepth, WriteSummary } from '../../db/reports.js';
-import type { DeadLetter } from '../../ops/dead-letters.js';
+import type { DeadLetter, EventRow, FlowSummary, QueueDepth, WriteSummary } from '../../ops/reports.js';
 
 export interface DashboardData {
   queues: QueueDepth[];
