@@ -43,7 +43,7 @@ import { createLogger } from '../src/log.js';
 import { ensureHandlerQueues, startBoss } from '../src/inbox/boss.js';
 import { createIngest } from '../src/inbox/ingest.js';
 import { signedHeaders } from '../src/verification/standard-webhooks.js';
-import { FakeSalesforce } from '../test/helpers/fake-salesforce.js';
+import { FakeSalesforce } from '../src/testing/fake-salesforce.js';
 import { buildOutboundMessage } from '../test/helpers/outbound-builder.js';
 import { runCli, type CliProcess } from '../test/helpers/cli-process.js';
 import { load, type LoadResult } from './load.js';

@@ -4,7 +4,7 @@ import { StagedWrites } from '../../src/writeback/writer.js';
 import type { SalesforceEvent } from '../../src/events/salesforce-event.js';
 import { apexContact, SECRET_A, sendApex } from '../helpers/apex-callout.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { FakeSalesforce } from '../helpers/fake-salesforce.js';
+import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { inboxRows } from '../helpers/rows.js';
 import { runCli } from '../helpers/cli-process.js';
 import { fakeSalesforceEnv, ORG_18, OUTBOUND_TOKEN, startTestService, type TestService } from '../helpers/service.js';

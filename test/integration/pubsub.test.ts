@@ -8,7 +8,7 @@ import type { SalesforceConnector } from '../../src/writeback/connection.js';
 import { connectorCredentials, PubSubSubscriber, pubSubReplayKey } from '../../src/ingress/pubsub-subscriber.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { FakePubSub } from '../helpers/fake-pubsub.js';
-import { FakeSalesforce } from '../helpers/fake-salesforce.js';
+import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { inboxRows, recordRows } from '../helpers/rows.js';
 import { fakeConnector, startTestService, type TestService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';

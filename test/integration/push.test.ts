@@ -4,7 +4,7 @@ import type { SalesforceConnector } from '../../src/writeback/connection.js';
 import { runCli } from '../helpers/cli-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { installExample } from '../helpers/examples.js';
-import { FakeSalesforce } from '../helpers/fake-salesforce.js';
+import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { fakeConnector, fakeSalesforceEnv, ORG_15 } from '../helpers/service.js';
 
 let db: TestDatabase;

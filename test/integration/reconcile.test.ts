@@ -6,7 +6,7 @@ import type { SalesforceConnector } from '../../src/writeback/connection.js';
 import { reconcile } from '../../src/ingress/reconcile.js';
 import { runCli } from '../helpers/cli-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { FakeSalesforce } from '../helpers/fake-salesforce.js';
+import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { inboxRows, recordRows } from '../helpers/rows.js';
 import { fakeConnector, fakeSalesforceEnv, ORG_15, startTestService, type TestService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';

@@ -4,7 +4,7 @@ import { createLogger } from '../../src/log.js';
 import { ApiCallCounter } from '../../src/writeback/api-calls.js';
 import { SalesforceConnector } from '../../src/writeback/connection.js';
 import { SalesforceError } from '../../src/writeback/salesforce-errors.js';
-import { FakeSalesforce } from '../helpers/fake-salesforce.js';
+import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { fakeSalesforceEnv, OUTBOUND_TOKEN } from '../helpers/service.js';
 
 let sf: FakeSalesforce;

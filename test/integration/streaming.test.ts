@@ -6,7 +6,7 @@ import { createIngest } from '../../src/inbox/ingest.js';
 import type { SalesforceConnector } from '../../src/writeback/connection.js';
 import { StreamSubscriber } from '../../src/ingress/streaming.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { FakeSalesforce } from '../helpers/fake-salesforce.js';
+import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { inboxRows, recordRows } from '../helpers/rows.js';
 import { fakeConnector, fakeSalesforceEnv, startTestService, type TestService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
