@@ -8,12 +8,14 @@ export type { SalesforceEvent, Operation, EventSource, FieldValue } from './even
 export type { Queryable } from './db/pool.js';
 export type { Logger } from './log.js';
 export type { SalesforceWrites, WriteOptions } from './writeback/writer.js';
+/** The jsforce connection `ctx.salesforce.connection()` resolves to, for reads (SOQL, describe). */
+export type { Connection as SalesforceConnection } from '@jsforce/jsforce-node';
 export { definePushMapping } from './writeback/define-mapping.js';
 export type { PushMapping } from './writeback/define-mapping.js';
 export type { PushResult } from './writeback/push.js';
 export { recordUrl, salesforceIdOf, synchronised } from './writeback/push.js';
 export { AppError, PermanentError } from './errors.js';
-export type { ErrorCode } from './errors.js';
+export type { AppErrorOptions, ErrorCode } from './errors.js';
 export { signPayload, signedHeaders, verifyWebhook } from './verification/standard-webhooks.js';
 export { newWebhookSecret } from './verification/local-secret.js';
 export { startForcehook } from './runtime.js';
