@@ -1,5 +1,6 @@
 import { isSalesforceId } from '../events/salesforce-id.js';
 import { listDeadLetters, purgeDeadLetters, readEvents, readStatus, replayEvent, retryDeadLetter, type EventFilter } from '../ops/reports.js';
+import { handlerOf } from '../work/define-handler.js';
 import type { CliContext } from './connect.js';
 import { table } from './table.js';
 
@@ -65,6 +66,6 @@ export async function replayCommand(ctx: CliContext, deliveryId: string, out: Ou
 
 function outcomesText(outcomes: Record<string, string>): string {
   return Object.entries(outcomes)
-    .map(([queue, outcome]) => `${queue.replace(/^forcehook\./, '')}:${outcome}`)
+    .map(([queue, outcome]) => `${handlerOf(queue)}:${outcome}`)
     .join(' ');
 }

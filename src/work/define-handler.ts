@@ -88,8 +88,8 @@ export function defineHandler(options: HandlerOptions): Handler {
     timeoutSeconds: 300,
     suppressEchoes: true,
     ...options,
-    queue: `forcehook.${options.name}`,
-    deadLetterQueue: `forcehook.${options.name}.dead`,
+    queue: queueOf(options.name),
+    deadLetterQueue: `${queueOf(options.name)}.dead`,
   };
 }
 
@@ -105,4 +105,16 @@ export function matches(match: HandlerMatch, event: SalesforceEvent): boolean {
 function oneOf(wanted: string | readonly string[] | undefined, actual: string): boolean {
   if (wanted === undefined) return true;
   return typeof wanted === 'string' ? wanted === actual : wanted.includes(actual);
+}
+
+const QUEUE_PREFIX = 'forcehook.';
+
+/** Handler identity: the pg-boss queue of the handler named `name`, and back. */
+export function queueOf(handlerName: string): string {
+  return `${QUEUE_PREFIX}${handlerName}`;
+}
+
+/** The handler name in a queue name (outcomes are kept by queue); a name that is not ours is returned as it is. */
+export function handlerOf(queue: string): string {
+  return queue.startsWith(QUEUE_PREFIX) ? queue.slice(QUEUE_PREFIX.length) : queue;
 }
