@@ -27,11 +27,6 @@ export interface WorkerDeps {
   superviseSeconds?: number;
 }
 
-/** pg-boss's own limit on a batch: past forcehook's (a first try and a one-by-one retry), so it never fails a batch first. */
-export function queueExpireSeconds(handler: Pick<Handler, 'timeoutSeconds'>): number {
-  return 2 * handler.timeoutSeconds + 30;
-}
-
 /** How long one batch may take inside forcehook, one-by-one retries included. */
 function batchBudgetMs(handler: Handler): number {
   return (2 * handler.timeoutSeconds + 15) * 1000;
