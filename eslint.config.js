@@ -1,17 +1,18 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-// The layers, kept by lint. Only src/db/ talks to PostgreSQL; pg-boss stays behind the queue; the
-// HTTP layer never reaches into the database. Types may cross (they run nothing).
+// The layers, kept by lint. Only src/db/ talks to PostgreSQL; pg-boss stays behind src/inbox/
+// (which stores and enqueues) and src/work/ (which takes jobs off it); the HTTP layer never reaches
+// into the database (the admin page reads through src/ops/). Types may cross (they run nothing).
 const pgOnlyInDb = {
   name: 'pg',
   allowTypeImports: true,
   message: 'Only src/db/ talks to PostgreSQL: put the SQL in a small src/db/ module named for what it does, and call that.',
 };
-const bossOnlyInQueue = {
+const bossOnlyInInboxAndWork = {
   name: 'pg-boss',
   allowTypeImports: true,
-  message: 'pg-boss is used from src/queue/ (and the composition root and CLI that start it): go through a src/queue/ function.',
+  message: 'pg-boss is used only from src/inbox/ and src/work/: go through one of their functions (startBoss, createIngest, ...).',
 };
 const noDbFromHttp = {
   group: ['**/db/*', '**/db/**'],
@@ -46,28 +47,19 @@ export default tseslint.config(
   // Layers. User code (handlers/, mappings/, examples/), tests and the bench may run SQL through ctx.db.
   {
     files: ['src/**/*.ts'],
-    // src/odata/ (merged from issue 14) still runs its statements itself: the re-layout moves them to db/.
-    ignores: ['src/db/**', 'src/odata/**'],
+    ignores: ['src/db/**'],
     rules: {
       'no-restricted-syntax': ['error', sqlOutsideDb],
-      '@typescript-eslint/no-restricted-imports': ['error', { paths: [pgOnlyInDb, bossOnlyInQueue] }],
+      '@typescript-eslint/no-restricted-imports': ['error', { paths: [pgOnlyInDb, bossOnlyInInboxAndWork] }],
     },
   },
   {
-    // For now pg-boss is also started by the composition root and the CLI; the re-layout into
-    // inbox/ and work/ narrows this to those two folders.
-    files: ['src/queue/**', 'src/runtime.ts', 'src/cli/**'],
+    files: ['src/inbox/**', 'src/work/**'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [pgOnlyInDb] }] },
   },
   {
     files: ['src/http/**'],
-    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [pgOnlyInDb, bossOnlyInQueue], patterns: [noDbFromHttp] }] },
-  },
-  {
-    // The one exception: the admin page still reads db/reports directly. The read side (status,
-    // events, dead letters) moves to ops/ in the re-layout, shared with the CLI; then this goes.
-    files: ['src/http/routes/admin.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [pgOnlyInDb, bossOnlyInQueue] }] },
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [pgOnlyInDb, bossOnlyInInboxAndWork], patterns: [noDbFromHttp] }] },
   },
   {
     // Plain CommonJS that must run on the old Node it refuses.

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { createPrivateKey } from 'node:crypto';
 import { FLOW_PATTERN } from './events/salesforce-event.js';
-import { isSalesforceId, toId18 } from './events/salesforce-id.js';
+import { isSalesforceId, SOBJECT_NAME, toId18 } from './events/salesforce-id.js';
 
 /** jsforce defaults to 50.0; always say which API version we speak. */
 export const DEFAULT_API_VERSION = '62.0';
@@ -115,7 +115,7 @@ const EnvSchema = z.object({
   MAX_INFLIGHT_BODY_BYTES: wholeNumber('a byte count from 1024 to 2147483648', 1024, 2 * 1024 * 1024 * 1024).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** sObjects to reconcile on a schedule, each with its flow: `Contact=contacts,Account=accounts`. */
-  RECONCILE: flowPairs(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'use SObject=flow pairs separated by commas, e.g. Contact=contacts').optional(),
+  RECONCILE: flowPairs(SOBJECT_NAME, 'use SObject=flow pairs separated by commas, e.g. Contact=contacts').optional(),
   /** Streaming channels to subscribe to, each with its flow: `/data/ContactChangeEvent=contacts,/event/Order__e=orders`. */
   STREAM_CHANNELS: flowPairs(/^\/(?:data|event)\/[A-Za-z0-9_]+$/, 'use channel=flow pairs, e.g. /data/ContactChangeEvent=contacts,/event/Order__e=orders').optional(),
   /** How the worker subscribes to STREAM_CHANNELS: the gRPC Pub/Sub API (what Salesforce recommends) or CometD. */

@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'SERVER_BUSY'
   | 'HANDLER_FAILED'
   | 'SALESFORCE_ERROR'
+  | 'NOT_FOUND'
   | 'INTERNAL';
 
 export interface AppErrorOptions {
@@ -115,4 +116,23 @@ export class PermanentError extends AppError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super('HANDLER_FAILED', message, { retryable: false, ...options });
   }
+}
+
+/** A zod error's issues, each with its path as `a.b.0`. */
+export function issuesOf(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): ValidationIssue[] {
+  return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+}
+
+/** A 400 INVALID_MESSAGE naming the first issue (`what` is invalid: <path or whole> <message>), with every issue attached. */
+export function invalidMessage(what: string, whole: string, error: Parameters<typeof issuesOf>[0]): InputError {
+  const issues = issuesOf(error);
+  const first = issues[0]!;
+  return new InputError('INVALID_MESSAGE', `${what} is invalid: ${first.path || whole} ${first.message}.`, { issues });
+}
+
+/** An error as a log field: its message, and its code when forcehook raised it. */
+export function describeError(err: unknown): { message: string; code?: string } {
+  if (err instanceof AppError) return { message: err.message, code: err.code };
+  if (err instanceof Error) return { message: err.message };
+  return { message: String(err) };
 }

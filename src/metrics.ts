@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Queryable } from './db/pool.js';
 import { queueDepths } from './db/reports.js';
-import type { Handler } from './handlers/define-handler.js';
-import type { ApiCallCounter } from './salesforce/api-calls.js';
+import type { Handler } from './work/define-handler.js';
+import type { ApiCallCounter } from './writeback/api-calls.js';
 
 /**
  * Prometheus metrics of one process, served at /metrics. Queue depths and API calls are read when

@@ -4,10 +4,10 @@ import { pathToFileURL } from 'node:url';
 import type { FileMigration } from './db/migrate.js';
 import { readMigrations, type Migration } from './db/migrations.js';
 import { ConfigError } from './errors.js';
-import type { Handler } from './handlers/define-handler.js';
-import { handlers as builtInHandlers } from './handlers/index.js';
-import { isPushMapping, type PushMapping } from './push/define-mapping.js';
-import { registerPush, type RegisteredPush } from './push/index.js';
+import type { Handler } from './work/define-handler.js';
+import { handlers as builtInHandlers } from './work/built-in.js';
+import { isPushMapping, type PushMapping } from './writeback/define-mapping.js';
+import { registerPush, type RegisteredPush } from './writeback/push-order.js';
 import { packageRoot } from './package-root.js';
 
 /**

@@ -34,7 +34,20 @@ program
   .action(async (opts: { web?: boolean; worker?: boolean }) => {
     const both = !opts.web && !opts.worker;
     boundHeapGrowth();
+    // A signal while starting (the worker may already hold jobs) is kept and acted on once started,
+    // so it still ends in an orderly stop; a second one exits at once.
+    let signalled: string | undefined;
+    const early = (signal: string) => (): void => {
+      if (signalled) process.exit(1);
+      signalled = signal;
+      console.warn(`${signal}: stopping as soon as forcehook has started (${signal} again to exit now)`);
+    };
+    const onEarly = { SIGTERM: early('SIGTERM'), SIGINT: early('SIGINT') };
+    process.on('SIGTERM', onEarly.SIGTERM);
+    process.on('SIGINT', onEarly.SIGINT);
     const running = await startForcehook({ web: both || !!opts.web, worker: both || !!opts.worker, env: process.env });
+    process.off('SIGTERM', onEarly.SIGTERM);
+    process.off('SIGINT', onEarly.SIGINT);
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) {
@@ -62,6 +75,7 @@ program
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    if (signalled) stop(signalled);
   });
 
 program

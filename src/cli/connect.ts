@@ -3,9 +3,9 @@ import type { PgBoss } from 'pg-boss';
 import { loadConfig, type Config } from '../config.js';
 import { runningEmbeddedUrl } from '../db/embedded.js';
 import { createPool, type ConnectionSettings } from '../db/pool.js';
-import type { Handler } from '../handlers/define-handler.js';
+import type { Handler } from '../work/define-handler.js';
 import { createLogger } from '../log.js';
-import { startBoss } from '../queue/boss.js';
+import { startBoss } from '../inbox/boss.js';
 import { openDatabase } from '../runtime.js';
 import { loadHandlers } from '../user-code.js';
 

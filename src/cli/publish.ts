@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { ApiCallCounter } from '../salesforce/api-calls.js';
-import { SalesforceConnector } from '../salesforce/connection.js';
-import { COLLECTION_SIZE, PLATFORM_EVENT_NAME } from '../salesforce/writer.js';
+import { ApiCallCounter } from '../writeback/api-calls.js';
+import { SalesforceConnector } from '../writeback/connection.js';
+import { COLLECTION_SIZE, PLATFORM_EVENT_NAME } from '../writeback/writer.js';
 import type { CliContext } from './connect.js';
 
 type Out = (text: string) => void;

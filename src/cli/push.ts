@@ -1,7 +1,7 @@
 import { createLogger } from '../log.js';
-import { pushOrder } from '../push/index.js';
-import { ApiCallCounter } from '../salesforce/api-calls.js';
-import { SalesforceConnector } from '../salesforce/connection.js';
+import { pushOrder } from '../writeback/push-order.js';
+import { ApiCallCounter } from '../writeback/api-calls.js';
+import { SalesforceConnector } from '../writeback/connection.js';
 import { loadPushMappings } from '../user-code.js';
 import type { CliContext } from './connect.js';
 

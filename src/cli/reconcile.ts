@@ -1,10 +1,10 @@
-import { HandlerRegistry } from '../handlers/registry.js';
+import { HandlerRegistry } from '../work/registry.js';
 import { createLogger } from '../log.js';
-import { ensureHandlerQueues } from '../queue/boss.js';
-import { createIngest } from '../queue/ingest.js';
-import { ApiCallCounter } from '../salesforce/api-calls.js';
-import { SalesforceConnector } from '../salesforce/connection.js';
-import { reconcile } from '../salesforce/reconcile.js';
+import { ensureHandlerQueues } from '../inbox/boss.js';
+import { createIngest } from '../inbox/ingest.js';
+import { ApiCallCounter } from '../writeback/api-calls.js';
+import { SalesforceConnector } from '../writeback/connection.js';
+import { reconcile } from '../ingress/reconcile.js';
 import type { CliContext } from './connect.js';
 
 type Out = (text: string) => void;

@@ -1,6 +1,6 @@
 import { isSalesforceId } from '../events/salesforce-id.js';
-import { apiCallsToday, findEvents, flowSummaries, queueDepths, writeSummary, type EventFilter } from '../db/reports.js';
-import { listDeadLetters, purgeDeadLetters, replayEvent, retryDeadLetter } from '../queue/dead-letters.js';
+import { listDeadLetters, purgeDeadLetters, readEvents, readStatus, replayEvent, retryDeadLetter, type EventFilter } from '../ops/reports.js';
+import { handlerOf } from '../work/define-handler.js';
 import type { CliContext } from './connect.js';
 import { table } from './table.js';
 
@@ -8,13 +8,8 @@ type Out = (text: string) => void;
 
 /** `forcehook status`: queue depths, failures, API calls today, the last event of each flow. */
 export async function statusCommand(ctx: CliContext, json: boolean, out: Out): Promise<void> {
-  const handlers = await queueDepths(ctx.pool, ctx.handlers);
-  const report = {
-    handlers,
-    salesforceWrites: await writeSummary(ctx.pool),
-    apiCallsToday: await apiCallsToday(ctx.pool),
-    flows: await flowSummaries(ctx.pool),
-  };
+  const report = await readStatus({ db: ctx.pool, handlers: ctx.handlers });
+  const handlers = report.handlers;
   if (json) return out(JSON.stringify(report, null, 2));
   out(table(['handler', 'ready', 'active', 'retrying later', 'dead letters'], handlers.map((h) => [h.handler, h.ready, h.active, h.deferred, h.deadLetters])));
   out('');
@@ -26,7 +21,7 @@ export async function statusCommand(ctx: CliContext, json: boolean, out: Out): P
 /** `forcehook events`: the inbox, newest first, with what happened to each event. */
 export async function eventsCommand(ctx: CliContext, filter: EventFilter, json: boolean, out: Out): Promise<void> {
   if (filter.recordId && !isSalesforceId(filter.recordId)) throw new Error(`--record ${filter.recordId} is not a 15- or 18-character Salesforce id`);
-  const events = await findEvents(ctx.pool, filter);
+  const events = await readEvents(ctx.pool, filter);
   if (json) return out(JSON.stringify(events, null, 2));
   if (events.length === 0) return out('No events match.');
   out(
@@ -71,6 +66,6 @@ export async function replayCommand(ctx: CliContext, deliveryId: string, out: Ou
 
 function outcomesText(outcomes: Record<string, string>): string {
   return Object.entries(outcomes)
-    .map(([queue, outcome]) => `${queue.replace(/^forcehook\./, '')}:${outcome}`)
+    .map(([queue, outcome]) => `${handlerOf(queue)}:${outcome}`)
     .join(' ');
 }

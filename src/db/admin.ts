@@ -28,3 +28,19 @@ export async function canConnect(url: string): Promise<boolean> {
     return false;
   }
 }
+
+/** A new database `name` on the server at `serverUrl`, a copy of `template`. Names are not quoted: pass plain identifiers. */
+export async function cloneDatabase(serverUrl: string, name: string, template: string): Promise<void> {
+  await adminQuery(serverUrl, `CREATE DATABASE ${name} TEMPLATE ${template}`);
+}
+
+export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+  await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+}
+
+/** A small pool whose idle-client errors (a dropped database) are ignored. */
+export function smallPool(url: string, max = 3): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  pool.on('error', () => undefined);
+  return pool;
+}

@@ -1,6 +1,6 @@
 import type { Queryable } from './pool.js';
 
-/** SQL behind dead letters and replays (src/queue/dead-letters.ts keeps the pg-boss side). */
+/** SQL behind dead letters and replays (src/ops/dead-letters.ts keeps the pg-boss side). */
 
 export interface DeadEventRow {
   id: string;

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { InputError } from '../errors.js';
+import { invalidMessage } from '../errors.js';
 import { pushedModstamp } from './modstamp.js';
 import type { FieldValue, SalesforceEvent } from './salesforce-event.js';
-import { isSalesforceId, toId18 } from './salesforce-id.js';
+import { isSalesforceId, SOBJECT_NAME, toId18 } from './salesforce-id.js';
 
 /** Apex sends at most one trigger chunk of 200 records per callout. */
 export const MAX_APEX_RECORDS = 200;
@@ -21,7 +21,7 @@ export const ApexCalloutSchema = z
   .object({
     orgId: sfId,
     userId: sfId.optional(),
-    sobjectType: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'must be an sObject API name such as Contact or Invoice__c'),
+    sobjectType: z.string().regex(SOBJECT_NAME, 'must be an sObject API name such as Contact or Invoice__c'),
     operation: z.enum(['insert', 'update', 'delete', 'undelete']),
     new: z.array(ApexRecordSchema).max(MAX_APEX_RECORDS, `at most ${MAX_APEX_RECORDS} records per callout`).default([]),
     old: z.array(ApexRecordSchema).max(MAX_APEX_RECORDS, `at most ${MAX_APEX_RECORDS} records per callout`).default([]),
@@ -47,9 +47,7 @@ export type ApexCallout = z.infer<typeof ApexCalloutSchema>;
 export function parseApexCallout(json: unknown): ApexCallout {
   const parsed = ApexCalloutSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-    const first = issues[0]!;
-    throw new InputError('INVALID_MESSAGE', `The callout body is invalid: ${first.path || 'body'} ${first.message}.`, { issues });
+    throw invalidMessage('The callout body', 'body', parsed.error);
   }
   return parsed.data;
 }

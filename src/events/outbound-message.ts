@@ -1,6 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
-import { InputError } from '../errors.js';
+import { InputError, invalidMessage } from '../errors.js';
 import { pushedModstamp } from './modstamp.js';
 import type { FieldValue, SalesforceEvent } from './salesforce-event.js';
 import { isSalesforceId, toId18 } from './salesforce-id.js';
@@ -176,9 +176,7 @@ function toMessage(node: Record<string, unknown>): OutboundMessage {
   if (!n) {
     const parsed = NotificationsSchema.safeParse(node);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-      const first = issues[0]!;
-      throw new InputError('INVALID_MESSAGE', `The Outbound Message is invalid: ${first.path || 'notifications'} ${first.message}.`, { issues });
+      throw invalidMessage('The Outbound Message', 'notifications', parsed.error);
     }
     n = parsed.data;
   }

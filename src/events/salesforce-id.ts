@@ -24,3 +24,10 @@ export function toId18(id: string): string {
   }
   return base + suffix;
 }
+
+/** An sObject API name: `Contact`, `Invoice__c`, `ns__Thing__c` (letters, digits, underscores; up to 80). */
+export const SOBJECT_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
+
+export function isSObjectName(name: string): boolean {
+  return SOBJECT_NAME.test(name);
+}

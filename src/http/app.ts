@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { Config } from '../config.js';
+import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { Ingest, IngestResult } from '../queue/ingest.js';
+import type { Ingest } from '../inbox/ingest.js';
 import { BodyBudget } from './body-budget.js';
+import { noteOf } from './locals.js';
 import { basicAuth } from './routes/admin.js';
 import { apexRoute } from './routes/apex.js';
 import { healthRoute, readyRoute } from './routes/health.js';
@@ -73,7 +75,7 @@ export function createApp(deps: AppDeps): express.Express {
   if (deps.odata) mountOData(app, { ...deps.odata, log: deps.log, bodyBudget, maxBodyBytes: deps.config.maxBodyBytes });
   deps.extraRoutes?.(app);
   app.use((_req, res) => {
-    res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such endpoint. Salesforce posts to /outbound/<flow> or /apex/<flow>.' } });
+    res.status(404).json({ error: { code: 'NOT_FOUND' satisfies ErrorCode, message: 'No such endpoint. Salesforce posts to /outbound/<flow> or /apex/<flow>.' } });
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     deps.log.error({ err: { message: err instanceof Error ? err.message : String(err) } }, 'unhandled request error');
@@ -94,8 +96,7 @@ function requestLog(log: Logger, metrics: Metrics | undefined) {
     res.setHeader('x-request-id', id);
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const ingest = res.locals['ingest'] as IngestResult | undefined;
-      const errorCode = res.locals['errorCode'] as string | undefined;
+      const { ingest, errorCode } = noteOf(res);
       log.info({ reqId: id, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10, code: errorCode, ...ingest }, 'request');
       if (!metrics) return;
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';

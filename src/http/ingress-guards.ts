@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { AppError } from '../errors.js';
 import { FLOW_PATTERN } from '../events/salesforce-event.js';
 import type { Logger } from '../log.js';
-import type { Ingest } from '../queue/ingest.js';
+import type { Ingest } from '../inbox/ingest.js';
 import type { BodyBudget } from './body-budget.js';
 import { hasMediaType, ServerBusyError } from './raw-body.js';
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { tableColumns } from '../db/odata.js';
 import type { Queryable } from '../db/pool.js';
 import { ConfigError } from '../errors.js';
 
@@ -139,10 +140,7 @@ export async function buildModel(file: ODataFile, db: Queryable): Promise<ODataM
   const sets = new Map<string, EntitySet>();
   for (const spec of file.entitySets) {
     const [schema, table] = spec.table.includes('.') ? (spec.table.split('.') as [string, string]) : ['public', spec.table];
-    const { rows } = await db.query<{ column_name: string; data_type: string; udt_name: string; is_nullable: string; character_maximum_length: number | null }>(
-      `SELECT column_name, data_type, udt_name, is_nullable, character_maximum_length FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`,
-      [schema, table],
-    );
+    const rows = await tableColumns(db, schema, table);
     if (rows.length === 0) throw new ConfigError(`ODATA_CONFIG: entity set ${spec.name}: no table ${schema}.${table} (or no access to it)`);
     const columns = new Map(rows.map((r) => [r.column_name, r]));
     const wanted = spec.columns.map((c) => (typeof c === 'string' ? { column: c, name: c } : { column: c.column, name: c.name ?? c.column }));

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { countRows, deleteRow, inODataTransaction, insertRow, selectByKey, selectPage, updateRow, type ODataClient } from '../db/odata.js';
 import { badQuery, ODataError } from './errors.js';
 import { quoteIdent, type EntitySet, type ODataModel, type Property } from './model.js';
 import { columnSql, filterSql, parseOrderBy, parseSelect, searchSql, SqlParams } from './query.js';
@@ -105,13 +106,11 @@ export class ODataService {
     const countParams = [...params.values];
     const offset = params.add(skip + served, 'Edm.Int64');
     const fetch = params.add(limit + 1, 'Edm.Int64');
-    const sql = `SELECT ${selectList(props)} FROM ${set.tableSql}${whereSql} ORDER BY ${order
-      .map((o) => `${columnSql(o.property)} ${o.descending ? 'DESC' : 'ASC'} NULLS ${o.descending ? 'FIRST' : 'LAST'}`)
-      .join(', ')} OFFSET ${offset} LIMIT ${fetch}`;
+    const orderBy = order.map((o) => `${columnSql(o.property)} ${o.descending ? 'DESC' : 'ASC'} NULLS ${o.descending ? 'FIRST' : 'LAST'}`).join(', ');
     const { rows, total } = await this.readOnly(async (client) => {
-      const page = limit === 0 ? { rows: [] } : await client.query<Record<string, unknown>>(sql, params.values);
-      const counted = count === 'true' ? await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${set.tableSql}${whereSql}`, countParams) : undefined;
-      return { rows: page.rows, total: counted ? Number(counted.rows[0]?.n ?? 0) : undefined };
+      const page = limit === 0 ? [] : await selectPage(client, { select: selectList(props), table: set.tableSql, whereSql, orderBy, offset, limit: fetch }, params.values);
+      const counted = count === 'true' ? await countRows(client, set.tableSql, whereSql, countParams) : undefined;
+      return { rows: page, total: counted };
     });
     // Built by hand so a page stops before the response limit, wherever the rows are wide.
     const maxBytes = this.options.maxResponseBytes ?? SALESFORCE_MAX_RESPONSE_BYTES;
@@ -146,16 +145,15 @@ export class ODataService {
     const where: string[] = [];
     if (options['$filter'] !== undefined) where.push(filterSql(options['$filter'], set, params));
     if (options['$search'] !== undefined) where.push(searchSql(options['$search'], set, params));
-    const { rows } = await this.readOnly((c) => c.query<{ n: string }>(`SELECT count(*) AS n FROM ${set.tableSql}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`, params.values));
-    return Number(rows[0]?.n ?? 0);
+    return this.readOnly((c) => countRows(c, set.tableSql, where.length ? ` WHERE ${where.join(' AND ')}` : '', params.values));
   }
 
   /** One row by key, or undefined. */
   async get(set: EntitySet, key: string): Promise<Record<string, unknown> | undefined> {
     const params = new SqlParams();
     const k = params.add(key, set.key.type);
-    const { rows } = await this.readOnly((c) => c.query<Record<string, unknown>>(`SELECT ${selectList(set.properties)} FROM ${set.tableSql} WHERE ${columnSql(set.key)} = ${k}`, params.values));
-    return rows[0] ? entity(set.properties, rows[0]) : undefined;
+    const row = await this.readOnly((c) => selectByKey(c, { select: selectList(set.properties), table: set.tableSql, keyColumn: columnSql(set.key), key: k }, params.values));
+    return row ? entity(set.properties, row) : undefined;
   }
 
   async create(set: EntitySet, body: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -163,13 +161,10 @@ export class ODataService {
     const params = new SqlParams();
     const values = this.values(set, body, params, true);
     if (values.length === 0) throw badQuery('give at least one property');
-    const { rows } = await this.write((c) =>
-      c.query<Record<string, unknown>>(
-        `INSERT INTO ${set.tableSql} (${values.map((v) => quoteIdent(v.property.column)).join(', ')}) VALUES (${values.map((v) => v.sql).join(', ')}) RETURNING ${selectList(set.properties)}`,
-        params.values,
-      ),
+    const row = await this.write((c) =>
+      insertRow(c, { table: set.tableSql, columns: values.map((v) => quoteIdent(v.property.column)), values: values.map((v) => v.sql), returning: selectList(set.properties) }, params.values),
     );
-    return entity(set.properties, rows[0]!);
+    return entity(set.properties, row!);
   }
 
   /** PATCH/PUT: the given properties of the row with this key. False when there is no such row. */
@@ -179,18 +174,17 @@ export class ODataService {
     const values = this.values(set, body, params, false);
     if (values.length === 0) return (await this.get(set, key)) !== undefined;
     const k = params.add(key, set.key.type);
-    const { rowCount } = await this.write((c) =>
-      c.query(`UPDATE ${set.tableSql} SET ${values.map((v) => `${quoteIdent(v.property.column)} = ${v.sql}`).join(', ')} WHERE ${columnSql(set.key)} = ${k}`, params.values),
+    const changed = await this.write((c) =>
+      updateRow(c, { table: set.tableSql, set: values.map((v) => `${quoteIdent(v.property.column)} = ${v.sql}`), keyColumn: columnSql(set.key), key: k }, params.values),
     );
-    return (rowCount ?? 0) > 0;
+    return changed > 0;
   }
 
   async delete(set: EntitySet, key: string): Promise<boolean> {
     if (!set.writable.delete) throw new ODataError(405, 'NotAllowed', `${set.name} does not accept deletes (set "writable" in ODATA_CONFIG)`);
     const params = new SqlParams();
     const k = params.add(key, set.key.type);
-    const { rowCount } = await this.write((c) => c.query(`DELETE FROM ${set.tableSql} WHERE ${columnSql(set.key)} = ${k}`, params.values));
-    return (rowCount ?? 0) > 0;
+    return (await this.write((c) => deleteRow(c, { table: set.tableSql, keyColumn: columnSql(set.key), key: k }, params.values))) > 0;
   }
 
   private values(set: EntitySet, body: Record<string, unknown>, params: SqlParams, withKey: boolean): { property: Property; sql: string }[] {
@@ -210,28 +204,12 @@ export class ODataService {
   }
 
   /** A read-only transaction with a statement timeout: whatever a query says, it cannot write or run forever. */
-  private async readOnly<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return this.transaction('BEGIN READ ONLY', fn);
+  private readOnly<T>(fn: (client: ODataClient) => Promise<T>): Promise<T> {
+    return inODataTransaction(this.options.pool, 'read', this.options.statementTimeoutMs ?? 20_000, mapPgError, fn);
   }
 
-  private async write<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return this.transaction('BEGIN', fn);
-  }
-
-  private async transaction<T>(begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.options.pool.connect();
-    try {
-      await client.query(begin);
-      await client.query(`SET LOCAL statement_timeout = ${Math.floor(this.options.statementTimeoutMs ?? 20_000)}`);
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw mapPgError(err);
-    } finally {
-      client.release();
-    }
+  private write<T>(fn: (client: ODataClient) => Promise<T>): Promise<T> {
+    return inODataTransaction(this.options.pool, 'write', this.options.statementTimeoutMs ?? 20_000, mapPgError, fn);
   }
 }
 

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { signedHeaders } from '../../src/verification/standard-webhooks.js';
+import { signApexCallout } from '../../src/testing/sign.js';
 import { toId18 } from '../../src/events/salesforce-id.js';
 
 /** Made-up test secrets (never real ones). */
@@ -31,12 +30,10 @@ export interface SendOptions {
 
 /** POSTs a body to /apex/<flow>, signed as the Apex dispatcher signs it. */
 export function sendApex(target: string, flow: string, payload: unknown, options: SendOptions = {}) {
-  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
-  const headers = signedHeaders({
+  const { body, headers } = signApexCallout(payload, {
     secret: options.secret ?? SECRET_A,
-    id: options.id ?? `msg_${randomUUID().replace(/-/g, '')}`,
-    timestamp: options.timestamp ?? Math.floor(Date.now() / 1000),
-    body,
+    ...(options.id !== undefined ? { id: options.id } : {}),
+    ...(options.timestamp !== undefined ? { timestamp: options.timestamp } : {}),
   });
   return request(target)
     .post(`/apex/${flow}`)

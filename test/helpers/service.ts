@@ -1,10 +1,10 @@
-import type { Handler } from '../../src/handlers/define-handler.js';
+import type { Handler } from '../../src/work/define-handler.js';
 import { startForcehook, type Running, type StartOptions } from '../../src/runtime.js';
 import { toId18 } from '../../src/events/salesforce-id.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { ApiCallCounter } from '../../src/salesforce/api-calls.js';
-import { SalesforceConnector } from '../../src/salesforce/connection.js';
+import { ApiCallCounter } from '../../src/writeback/api-calls.js';
+import { SalesforceConnector } from '../../src/writeback/connection.js';
 import type { TestDatabase } from './database.js';
 
 /** The org the tests send as, and one the service does not know. */

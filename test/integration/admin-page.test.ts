@@ -1,7 +1,7 @@
 import { chromium, type Browser } from 'playwright-core';
 import { PermanentError } from '../../src/errors.js';
-import { defineHandler } from '../../src/handlers/define-handler.js';
-import { mirrorHandler } from '../../src/handlers/mirror.js';
+import { defineHandler } from '../../src/work/define-handler.js';
+import { mirrorHandler } from '../../src/work/mirror.js';
 import { apexContact, SECRET_A, sendApex } from '../helpers/apex-callout.js';
 import { CHROMIUM_ARGS, chromiumPath } from '../helpers/chromium.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';

@@ -5,9 +5,9 @@ import { buildOutboundMessage, fakeId } from '../helpers/outbound-builder.js';
 import { countRows } from '../helpers/rows.js';
 import { outboundPath, ORG_15, startTestService, type TestService } from '../helpers/service.js';
 import { createApp } from '../../src/http/app.js';
-import { createIngest } from '../../src/queue/ingest.js';
-import { HandlerRegistry } from '../../src/handlers/registry.js';
-import { defineHandler } from '../../src/handlers/define-handler.js';
+import { createIngest } from '../../src/inbox/ingest.js';
+import { HandlerRegistry } from '../../src/work/registry.js';
+import { defineHandler } from '../../src/work/define-handler.js';
 import { createLogger } from '../../src/log.js';
 
 const body = (n: number) =>

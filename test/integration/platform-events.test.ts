@@ -1,10 +1,10 @@
-import { defineHandler } from '../../src/handlers/define-handler.js';
-import { mirrorHandler } from '../../src/handlers/mirror.js';
-import { StagedWrites } from '../../src/salesforce/writer.js';
+import { defineHandler } from '../../src/work/define-handler.js';
+import { mirrorHandler } from '../../src/work/mirror.js';
+import { StagedWrites } from '../../src/writeback/writer.js';
 import type { SalesforceEvent } from '../../src/events/salesforce-event.js';
 import { apexContact, SECRET_A, sendApex } from '../helpers/apex-callout.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { FakeSalesforce } from '../helpers/fake-salesforce.js';
+import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { inboxRows } from '../helpers/rows.js';
 import { runCli } from '../helpers/cli-process.js';
 import { fakeSalesforceEnv, ORG_18, OUTBOUND_TOKEN, startTestService, type TestService } from '../helpers/service.js';

@@ -1,10 +1,10 @@
 import { appUsersMapping } from '../../examples/contact-match/mappings/app-users.js';
-import { pushRecords, recordUrl, salesforceIdOf, synchronised } from '../../src/push/push.js';
-import type { SalesforceConnector } from '../../src/salesforce/connection.js';
+import { pushRecords, recordUrl, salesforceIdOf, synchronised } from '../../src/writeback/push.js';
+import type { SalesforceConnector } from '../../src/writeback/connection.js';
 import { runCli } from '../helpers/cli-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { installExample } from '../helpers/examples.js';
-import { FakeSalesforce } from '../helpers/fake-salesforce.js';
+import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { fakeConnector, fakeSalesforceEnv, ORG_15 } from '../helpers/service.js';
 
 let db: TestDatabase;

@@ -1,12 +1,12 @@
-import { mirrorHandler } from '../../src/handlers/mirror.js';
+import { mirrorHandler } from '../../src/work/mirror.js';
 import { toId18 } from '../../src/events/salesforce-id.js';
-import { HandlerRegistry } from '../../src/handlers/registry.js';
-import { createIngest } from '../../src/queue/ingest.js';
-import type { SalesforceConnector } from '../../src/salesforce/connection.js';
-import { reconcile } from '../../src/salesforce/reconcile.js';
+import { HandlerRegistry } from '../../src/work/registry.js';
+import { createIngest } from '../../src/inbox/ingest.js';
+import type { SalesforceConnector } from '../../src/writeback/connection.js';
+import { reconcile } from '../../src/ingress/reconcile.js';
 import { runCli } from '../helpers/cli-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { FakeSalesforce } from '../helpers/fake-salesforce.js';
+import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { inboxRows, recordRows } from '../helpers/rows.js';
 import { fakeConnector, fakeSalesforceEnv, ORG_15, startTestService, type TestService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';

@@ -1,10 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { ApiCallCounter } from '../../src/salesforce/api-calls.js';
-import { SalesforceConnector } from '../../src/salesforce/connection.js';
-import { SalesforceError } from '../../src/salesforce/errors.js';
-import { FakeSalesforce } from '../helpers/fake-salesforce.js';
+import { ApiCallCounter } from '../../src/writeback/api-calls.js';
+import { SalesforceConnector } from '../../src/writeback/connection.js';
+import { SalesforceError } from '../../src/writeback/salesforce-errors.js';
+import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { fakeSalesforceEnv, OUTBOUND_TOKEN } from '../helpers/service.js';
 
 let sf: FakeSalesforce;

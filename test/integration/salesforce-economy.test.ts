@@ -1,7 +1,7 @@
-import { defineHandler } from '../../src/handlers/define-handler.js';
+import { defineHandler } from '../../src/work/define-handler.js';
 import { apexContact, SECRET_A, sendApex } from '../helpers/apex-callout.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { FakeSalesforce } from '../helpers/fake-salesforce.js';
+import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { fakeSalesforceEnv, ORG_18, startTestService, type TestService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
 

@@ -1,9 +1,9 @@
 import { contactMatchHandler } from '../../examples/contact-match/handlers/contact-match.js';
-import { defineHandler } from '../../src/handlers/define-handler.js';
-import { mirrorHandler } from '../../src/handlers/mirror.js';
+import { defineHandler } from '../../src/work/define-handler.js';
+import { mirrorHandler } from '../../src/work/mirror.js';
 import { apexContact, SECRET_A, sendApex } from '../helpers/apex-callout.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { FakeSalesforce } from '../helpers/fake-salesforce.js';
+import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { inboxRows } from '../helpers/rows.js';
 import { fakeSalesforceEnv, ORG_18, startTestService, type TestService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';

@@ -1,12 +1,12 @@
 import { toId18 } from '../../src/events/salesforce-id.js';
-import { HandlerRegistry } from '../../src/handlers/registry.js';
-import { mirrorHandler } from '../../src/handlers/mirror.js';
+import { HandlerRegistry } from '../../src/work/registry.js';
+import { mirrorHandler } from '../../src/work/mirror.js';
 import { createLogger } from '../../src/log.js';
-import { createIngest } from '../../src/queue/ingest.js';
-import type { SalesforceConnector } from '../../src/salesforce/connection.js';
-import { StreamSubscriber } from '../../src/salesforce/streaming.js';
+import { createIngest } from '../../src/inbox/ingest.js';
+import type { SalesforceConnector } from '../../src/writeback/connection.js';
+import { StreamSubscriber } from '../../src/ingress/streaming.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { FakeSalesforce } from '../helpers/fake-salesforce.js';
+import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { inboxRows, recordRows } from '../helpers/rows.js';
 import { fakeConnector, fakeSalesforceEnv, startTestService, type TestService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';

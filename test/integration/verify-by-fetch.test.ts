@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { toId18 } from '../../src/events/salesforce-id.js';
-import { mirrorHandler } from '../../src/handlers/mirror.js';
+import { mirrorHandler } from '../../src/work/mirror.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { FakeSalesforce } from '../helpers/fake-salesforce.js';
+import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { buildOutboundMessage, fakeId } from '../helpers/outbound-builder.js';
 import { inboxRows, recordRows } from '../helpers/rows.js';
 import { fakeSalesforceEnv, outboundPath, ORG_18, startTestService, type TestService } from '../helpers/service.js';

@@ -1,9 +1,9 @@
 import request from 'supertest';
-import { defineHandler } from '../../src/handlers/define-handler.js';
-import { mirrorHandler } from '../../src/handlers/mirror.js';
+import { defineHandler } from '../../src/work/define-handler.js';
+import { mirrorHandler } from '../../src/work/mirror.js';
 import { findEvents } from '../../src/db/reports.js';
-import { listDeadLetters } from '../../src/queue/dead-letters.js';
-import { startWorkers } from '../../src/queue/worker.js';
+import { listDeadLetters } from '../../src/ops/dead-letters.js';
+import { startWorkers } from '../../src/work/worker.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { buildOutboundMessage, fakeId } from '../helpers/outbound-builder.js';
 import { inboxRows, recordRows } from '../helpers/rows.js';

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { PermanentError } from '../../src/errors.js';
-import { defineHandler } from '../../src/handlers/define-handler.js';
-import { mirrorHandler } from '../../src/handlers/mirror.js';
+import { defineHandler } from '../../src/work/define-handler.js';
+import { mirrorHandler } from '../../src/work/mirror.js';
 import type { SalesforceEvent } from '../../src/events/salesforce-event.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { fixture } from '../helpers/fixtures.js';

@@ -2,7 +2,7 @@
  * Type tests: `npm run typecheck` fails when a line marked @ts-expect-error compiles, so these
  * pin down the mistakes the handler API must refuse at compile time. Jest runs the few runtime checks.
  */
-import { defineHandler, type HandlerContext, type SalesforceEvent } from '../../src/index.js';
+import { defineHandler, type HandlerContext, type SalesforceEvent } from 'forcehook';
 
 describe('the handler API refuses wrong states at compile time', () => {
   test('a well-formed handler compiles and gets defaults', () => {

@@ -30,13 +30,27 @@ describe('lint keeps the layers', () => {
     const typesOnly = "import type pg from 'pg';\nimport type { EventRow } from '../../db/reports.js';\nexport type T = [pg.Pool, EventRow];\n";
     expect(await messages(typesOnly, 'src/http/routes/fake.ts')).toEqual([]);
     const soql = 'export async function f(conn: { query(s: string): Promise<unknown> }): Promise<unknown> { return conn.query(`SELECT Id FROM Contact`); }\n';
-    expect(await messages(soql, 'src/salesforce/fake.ts')).toEqual([]);
+    expect(await messages(soql, 'src/writeback/fake.ts')).toEqual([]);
     expect(await messages("export async function f(db: { query(s: string): Promise<unknown> }): Promise<void> { await db.query('SELECT 1'); }\n", 'handlers/fake.ts')).toEqual([]);
   });
 
-  test('pg-boss is allowed in src/queue/, pg is not', async () => {
-    const found = await messages(violating.replace("import { findEvents } from '../db/reports.js';\n", '').replace('findEvents', 'null'), 'src/queue/fake.ts');
+  const bossAndPg = violating.replace("import { findEvents } from '../db/reports.js';\n", '').replace('findEvents', 'null');
+
+  test.each(['src/inbox/fake.ts', 'src/work/fake.ts'])('pg-boss is allowed in %s, pg is not', async (file) => {
+    const found = await messages(bossAndPg, file);
     expect(found.some((m) => m.includes("'pg-boss'"))).toBe(false);
     expect(found.some((m) => m.includes("'pg' import is restricted"))).toBe(true);
+  });
+
+  test.each(['src/runtime.ts', 'src/cli/fake.ts', 'src/ops/fake.ts', 'src/ingress/fake.ts', 'src/writeback/fake.ts', 'src/odata/fake.ts'])('pg-boss, pg and SQL are refused in %s', async (file) => {
+    const found = await messages(bossAndPg, file);
+    expect(found.filter((m) => m.includes("'pg-boss' import is restricted"))).toHaveLength(1);
+    expect(found.filter((m) => m.includes("'pg' import is restricted"))).toHaveLength(1);
+    expect(found.filter((m) => m.startsWith('no-restricted-syntax: SQL runs only in src/db/'))).toHaveLength(1);
+  });
+
+  test('the admin route may not import src/db/ either (it reads through src/ops/)', async () => {
+    const found = await messages(violating, 'src/http/routes/admin.ts');
+    expect(found.filter((m) => m.includes('src/http/ never imports src/db/'))).toHaveLength(1);
   });
 });

@@ -1,4 +1,4 @@
-import { pushOrder, type RegisteredPush } from '../../src/push/index.js';
+import { pushOrder, type RegisteredPush } from '../../src/writeback/push-order.js';
 
 const mapping = (name: string, dependsOn: string[] = []): RegisteredPush => ({
   name,

@@ -1,5 +1,5 @@
 import type { ClaimedWrite } from '../../src/db/salesforce-writes.js';
-import { merge } from '../../src/salesforce/writer.js';
+import { merge } from '../../src/writeback/writer.js';
 
 let nextId = 1;
 function write(recordKey: string, fields: Record<string, unknown>, orderKey: string | null, extra: Partial<ClaimedWrite> = {}): ClaimedWrite {

@@ -1,5 +1,5 @@
-import type { EventRow, FlowSummary, QueueDepth, WriteSummary } from '../../db/reports.js';
-import type { DeadLetter } from '../../queue/dead-letters.js';
+import { handlerOf } from '../../work/define-handler.js';
+import type { DeadLetter, EventRow, FlowSummary, QueueDepth, WriteSummary } from '../../ops/reports.js';
 
 export interface DashboardData {
   queues: QueueDepth[];
@@ -64,7 +64,7 @@ ${
   d.events
     .map(
       (e) => `<tr><td>${time(e.receivedAt)}</td><td>${esc(e.flow)}</td><td><code>${esc(e.sobjectType)} ${esc(e.recordId)}</code></td><td>${esc(e.operation)}</td>
-<td class="status-${esc(e.status)}">${esc(e.status)}</td><td>${Object.entries(e.outcomes).map(([q, o]) => `${esc(q.replace(/^forcehook\./, ''))}: ${esc(o)}`).join('<br>')}</td><td><code>${esc(e.deliveryId)}</code></td><td class="err">${esc(e.lastError ?? '')}</td></tr>`,
+<td class="status-${esc(e.status)}">${esc(e.status)}</td><td>${Object.entries(e.outcomes).map(([q, o]) => `${esc(handlerOf(q))}: ${esc(o)}`).join('<br>')}</td><td><code>${esc(e.deliveryId)}</code></td><td class="err">${esc(e.lastError ?? '')}</td></tr>`,
     )
     .join('\n') || '<tr><td colspan="8">No events match.</td></tr>'
 }

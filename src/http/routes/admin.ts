@@ -3,10 +3,9 @@ import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { apiCallsToday, eventsPerMinute, findEvents, flowSummaries, queueDepths, writeSummary } from '../../db/reports.js';
 import { isSalesforceId } from '../../events/salesforce-id.js';
-import type { Handler } from '../../handlers/define-handler.js';
-import { listDeadLetters, retryDeadLetter } from '../../queue/dead-letters.js';
+import type { Handler } from '../../work/define-handler.js';
+import { readDashboard, retryDeadLetter } from '../../ops/reports.js';
 import { constantTimeEqual } from '../../verification/constant-time.js';
 import { renderDashboard } from '../admin/page.js';
 
@@ -32,15 +31,16 @@ export function mountAdmin(app: express.Express, deps: AdminDeps): void {
     const retried = typeof req.query['retried'] === 'string' ? req.query['retried'] : undefined;
     res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
     res.setHeader('Cache-Control', 'no-store');
+    const d = await readDashboard({ db: deps.pool, boss: deps.boss, handlers: deps.handlers }, { ...(isSalesforceId(record) ? { recordId: record } : {}), limit: 50 });
     res.type('html').send(
       renderDashboard({
-        queues: await queueDepths(deps.pool, deps.handlers),
-        flows: await flowSummaries(deps.pool),
-        writes: await writeSummary(deps.pool),
-        apiCallsToday: await apiCallsToday(deps.pool),
-        throughput: await eventsPerMinute(deps.pool, 60),
-        deadLetters: await listDeadLetters(deps.boss, deps.pool, deps.handlers),
-        events: await findEvents(deps.pool, { ...(isSalesforceId(record) ? { recordId: record } : {}), limit: 50 }),
+        queues: d.handlers,
+        flows: d.flows,
+        writes: d.salesforceWrites,
+        apiCallsToday: d.apiCallsToday,
+        throughput: d.throughput,
+        deadLetters: d.deadLetters,
+        events: d.events,
         recordSearch: record,
         notice: retried ? `Sent ${retried} back for another try.` : record && !isSalesforceId(record) ? `${record} is not a Salesforce record id.` : undefined,
         csrfToken,

@@ -8,6 +8,7 @@ import { errorForLog } from '../error-log.js';
 import { checkIngressRequest, setRefusalHeaders, type IngressDeps } from '../ingress-guards.js';
 import { checkBodyHeaders, readRawBody, type BodyLimits } from '../raw-body.js';
 import { replyJson } from '../reply.js';
+import { noteOf } from '../locals.js';
 
 export interface ApexRouteDeps extends IngressDeps {
   /** `whsec_` secrets; any of them may have signed a request (rotation). */
@@ -48,7 +49,7 @@ export function apexRoute(deps: ApexRouteDeps) {
       verifyOrgAllowed(deps.allowedOrgPrefixes, callout.orgId);
       const events = apexEvents(callout, id, flow, at);
       const result = await deps.ingest(events);
-      res.locals['ingest'] = result;
+      noteOf(res).ingest = result;
       deps.log.debug({ flow, webhookId: id, ...result }, 'apex callout stored');
       replyJson(res, 202, result);
     } catch (err) {
@@ -102,7 +103,7 @@ function sendJsonError(res: Response, err: unknown, log: Logger, flow: string): 
     message: known?.message ?? 'An internal error occurred; nothing was stored. Retry later.',
     ...(known && known.issues.length > 0 ? { issues: known.issues } : {}),
   };
-  res.locals['errorCode'] = error.code;
+  noteOf(res).errorCode = error.code;
   setRefusalHeaders(res, err);
   if (!res.headersSent) replyJson(res, status, { error });
 }

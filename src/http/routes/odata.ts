@@ -9,6 +9,7 @@ import { SALESFORCE_MAX_RESPONSE_BYTES, type ODataService } from '../../odata/se
 import { constantTimeEqual } from '../../verification/constant-time.js';
 import type { BodyBudget } from '../body-budget.js';
 import { hasMediaType, readRawBody } from '../raw-body.js';
+import { noteOf } from '../locals.js';
 
 export const ODATA_PATH = '/odata/v4';
 
@@ -84,7 +85,7 @@ export function mountOData(app: express.Express, deps: ODataRouteDeps): void {
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err instanceof ODataError ? err : err instanceof AppError && err.status < 500 ? new ODataError(err.status, err.code, err.message) : undefined;
     if (!e) deps.log.error({ err: err instanceof Error ? err.message : String(err) }, 'odata request failed');
-    res.locals['errorCode'] = e?.odataCode ?? 'INTERNAL';
+    noteOf(res).errorCode = e?.odataCode ?? 'INTERNAL';
     if (e?.status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="forcehook odata", charset="UTF-8"');
     res.status(e?.status ?? 500).json({ error: { code: e?.odataCode ?? 'InternalError', message: e?.message ?? 'An internal error occurred.' } });
   });

@@ -9,6 +9,7 @@ import { errorForLog } from '../error-log.js';
 import { checkIngressRequest, setRefusalHeaders, type IngressDeps } from '../ingress-guards.js';
 import { checkBodyHeaders, readRawBody, type BodyLimits } from '../raw-body.js';
 import { reply } from '../reply.js';
+import { noteOf } from '../locals.js';
 
 const XML_TYPE = 'text/xml; charset=utf-8';
 const ACK = Buffer.from(SOAP_ACK, 'utf8');
@@ -42,7 +43,7 @@ export function outboundRoute(deps: OutboundRouteDeps) {
       verifyOrgAllowed(deps.allowedOrgPrefixes, message.organizationId);
       const events = outboundEvents(message, flow, now());
       const result = await deps.ingest(events);
-      res.locals['ingest'] = result;
+      noteOf(res).ingest = result;
       deps.log.debug({ flow, orgId: events[0]?.orgId, ...result }, 'outbound message stored');
       reply(res, 200, XML_TYPE, ACK);
     } catch (err) {
@@ -62,7 +63,7 @@ function sendFault(res: Response, err: unknown, log: Logger, flow: string): void
   const kind = status >= 500 ? 'Server' : 'Client';
   const code = known?.code ?? 'INTERNAL';
   const message = known?.message ?? 'An internal error occurred; nothing was stored. Salesforce will retry.';
-  res.locals['errorCode'] = code;
+  noteOf(res).errorCode = code;
   setRefusalHeaders(res, err);
   if (!res.headersSent) reply(res, status, XML_TYPE, soapFault(kind, code, message));
 }

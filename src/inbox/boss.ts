@@ -1,8 +1,7 @@
 import { PgBoss } from 'pg-boss';
 import type { ConnectionSettings } from '../db/pool.js';
-import type { Handler } from '../handlers/define-handler.js';
 import type { Logger } from '../log.js';
-import { queueExpireSeconds } from './worker.js';
+import { queueExpireSeconds, type Handler } from '../work/define-handler.js';
 
 export interface BossOptions {
   connection: ConnectionSettings;

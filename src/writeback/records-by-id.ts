@@ -1,5 +1,5 @@
 import type { Connection } from '@jsforce/jsforce-node';
-import { isSalesforceId, toId18 } from '../events/salesforce-id.js';
+import { isSalesforceId, isSObjectName, toId18 } from '../events/salesforce-id.js';
 
 /**
  * Ids per query: 200 quoted 18-character ids keep the SOQL (sent in the URL of a GET) far under
@@ -7,7 +7,6 @@ import { isSalesforceId, toId18 } from '../events/salesforce-id.js';
  */
 export const IDS_PER_QUERY = 200;
 
-const SOBJECT_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
 /** A field or a parent's field (`Account.Name`): what SOQL accepts in a SELECT list. */
 const FIELD_PATH = /^[A-Za-z][A-Za-z0-9_]{0,79}(?:\.[A-Za-z][A-Za-z0-9_]{0,79}){0,4}$/;
 
@@ -17,9 +16,7 @@ export function isFieldPath(name: string): boolean {
 }
 
 /** An sObject API name (`Contact`, `Invoice__c`): safe in a SOQL FROM and a REST path. */
-export function isSObjectName(name: string): boolean {
-  return SOBJECT_NAME.test(name);
-}
+export { isSObjectName };
 
 /**
  * Reads records by id: one `Id IN (...)` query per 200 ids, so a batch of notifications costs one

@@ -3,8 +3,12 @@ import type { SalesforceConfig } from '../config.js';
 import { toId18 } from '../events/salesforce-id.js';
 import type { Logger } from '../log.js';
 import type { ApiCallCounter } from './api-calls.js';
-import { classifySalesforceError } from './errors.js';
+import { classifySalesforceError } from './salesforce-errors.js';
 import { jwtBearerAssertion } from './jwt-bearer.js';
+
+// The one Salesforce connection, used for write-back and also by inbox/verify-by-fetch and the
+// ingress/ sources (reconcile, streams). It lives here, at the bottom of the path, because writeback/
+// imports nothing from inbox/, work/ or ingress/: those import it, so the arrows stay one-way.
 
 /** A jsforce Connection that counts each REST call it makes against the org's API limit. */
 class CountingConnection extends Connection {

@@ -3,11 +3,11 @@ import type { Connection } from '@jsforce/jsforce-node';
 import type { Queryable } from '../db/pool.js';
 import { loadSyncEntries, saveSyncEntries } from '../db/sync-map.js';
 import { toId18 } from '../events/salesforce-id.js';
+import { COLLECTION_SIZE } from './writer.js';
 import type { PushMapping } from './define-mapping.js';
 
 /** Above this many rows a push goes through Bulk API 2.0 (one job) instead of sObject Collections. */
 export const BULK_THRESHOLD = 2_000;
-const COLLECTION_SIZE = 200;
 
 export interface PushResult {
   considered: number;

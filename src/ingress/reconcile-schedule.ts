@@ -1,6 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import type { Logger } from '../log.js';
-import { reconcile, type ReconcileDeps, type ReconcileTarget } from '../salesforce/reconcile.js';
+import { reconcile, type ReconcileDeps, type ReconcileTarget } from './reconcile.js';
 
 const QUEUE = 'forcehook.reconcile';
 

@@ -3,15 +3,15 @@ import type { Job, JobResult, PgBoss } from 'pg-boss';
 import { loadInboxEvents } from '../db/inbox.js';
 import { findQueueFailures, recordOutcomes, recordQueueFailures, type OutcomeUpdate } from '../db/outcomes.js';
 import { insertWrites } from '../db/salesforce-writes.js';
-import { AppError, isDatabaseUnavailable } from '../errors.js';
+import { AppError, describeError, isDatabaseUnavailable } from '../errors.js';
 import { toId18, isSalesforceId } from '../events/salesforce-id.js';
 import type { SalesforceEvent } from '../events/salesforce-event.js';
-import type { Handler } from '../handlers/define-handler.js';
+import type { Handler } from './define-handler.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { SalesforceConnector } from '../salesforce/connection.js';
-import { StagedWrites } from '../salesforce/writer.js';
-import { jobInboxIds, retriesBefore, type HandlerJob, type StoredHandlerJob } from './jobs.js';
+import type { SalesforceConnector } from '../writeback/connection.js';
+import { StagedWrites } from '../writeback/writer.js';
+import { jobInboxIds, retriesBefore, type HandlerJob, type StoredHandlerJob } from '../inbox/jobs.js';
 import { withTimeLimit } from './time-limit.js';
 
 export interface WorkerDeps {
@@ -25,11 +25,6 @@ export interface WorkerDeps {
   metrics?: Metrics;
   /** How often jobs pg-boss failed on its own are written to the inbox. @default 10 */
   superviseSeconds?: number;
-}
-
-/** pg-boss's own limit on a batch: past forcehook's (a first try and a one-by-one retry), so it never fails a batch first. */
-export function queueExpireSeconds(handler: Pick<Handler, 'timeoutSeconds'>): number {
-  return 2 * handler.timeoutSeconds + 30;
 }
 
 /** How long one batch may take inside forcehook, one-by-one retries included. */
@@ -83,7 +78,7 @@ function watchQueueFailures(handlers: readonly Handler[], deps: WorkerDeps): voi
       const written = await recordQueueFailures(deps.db, failures);
       if (written.length > 0) deps.log.info({ events: written.length }, 'recorded jobs pg-boss failed on its own (expired or dead-lettered)');
     } catch (err) {
-      deps.log.debug({ err: describe(err) }, 'could not look for jobs pg-boss failed; trying again later');
+      deps.log.debug({ err: describeError(err) }, 'could not look for jobs pg-boss failed; trying again later');
     } finally {
       running = false;
     }
@@ -141,7 +136,7 @@ export async function runBatch(handler: Handler, jobs: Job<StoredHandlerJob>[], 
   } catch (err) {
     if (!isUnavailable(err)) throw err;
     // Our own queries failed: the handler's effects may be half stored, and handlers are idempotent.
-    log.warn({ err: describe(err), jobs: jobs.length }, 'database unavailable; the batch goes back to the queue without counting a retry');
+    log.warn({ err: describeError(err), jobs: jobs.length }, 'database unavailable; the batch goes back to the queue without counting a retry');
     return Promise.all(
       jobs.map(async (job) => (await putJobBack(handler, job, jobInboxIds(job.data), 'database unavailable', deps)) ?? failedResult(job, err)),
     );
@@ -154,7 +149,7 @@ export async function runBatch(handler: Handler, jobs: Job<StoredHandlerJob>[], 
       return;
     } catch (groupError) {
       if (group.length === 1) return failed(group[0]!, groupError);
-      log.warn({ err: describe(groupError), events: group.length }, 'batch failed; retrying its events one by one');
+      log.warn({ err: describeError(groupError), events: group.length }, 'batch failed; retrying its events one by one');
     }
     for (const id of group) {
       const left = deadline - Date.now();
@@ -188,8 +183,8 @@ export async function runBatch(handler: Handler, jobs: Job<StoredHandlerJob>[], 
 
   function failed(id: number, error: unknown): void {
     if (isUnavailable(error)) {
-      log.warn({ deliveryId: events.get(id)!.deliveryId, err: describe(error) }, 'database unavailable; the event goes back to the queue without counting a retry');
-      fates.set(id, { kind: 'untried', reason: `database unavailable (${describe(error).message}); tried again without counting a retry`, error });
+      log.warn({ deliveryId: events.get(id)!.deliveryId, err: describeError(error) }, 'database unavailable; the event goes back to the queue without counting a retry');
+      fates.set(id, { kind: 'untried', reason: `database unavailable (${describeError(error).message}); tried again without counting a retry`, error });
       return;
     }
     fates.set(id, { kind: 'failed', error });
@@ -239,7 +234,7 @@ async function settleJobs(
     const last = used >= handler.retryLimit;
     for (const id of failedIds) {
       const final = last || permanent(id);
-      log.warn({ deliveryId: events.get(id)!.deliveryId, err: describe(errorOf(id)), attempt: used + 1, final }, 'handler failed');
+      log.warn({ deliveryId: events.get(id)!.deliveryId, err: describeError(errorOf(id)), attempt: used + 1, final }, 'handler failed');
     }
 
     // The whole job failed and may try again: pg-boss retries it with backoff, as one job.
@@ -247,14 +242,14 @@ async function settleJobs(
     if (wholeJobRetry || (ids.length === 1 && failedIds.length === 1)) {
       const id = failedIds[0]!;
       const final = last || permanent(id);
-      const message = describe(errorOf(id)).message;
-      for (const f of failedIds) record(job, f, final ? 'failed' : 'retrying', describe(errorOf(f)).message);
+      const message = describeError(errorOf(id)).message;
+      for (const f of failedIds) record(job, f, final ? 'failed' : 'retrying', describeError(errorOf(f)).message);
       results.push({ id: job.id, status: final ? 'deadletter' : 'failed', output: { error: message } });
       continue;
     }
     try {
       for (const id of failedIds) {
-        const message = describe(errorOf(id)).message;
+        const message = describeError(errorOf(id)).message;
         if (last || permanent(id)) {
           await deps.boss.insert(handler.deadLetterQueue, [{ data: { inboxIds: [id] } satisfies HandlerJob }]);
           record(job, id, 'failed', message);
@@ -305,7 +300,7 @@ async function putJobBack(handler: Handler, job: Job<StoredHandlerJob>, ids: num
 }
 
 function failedResult(job: Job<StoredHandlerJob>, err: unknown): JobResult {
-  return { id: job.id, status: 'failed', output: { error: describe(err).message } };
+  return { id: job.id, status: 'failed', output: { error: describeError(err).message } };
 }
 
 function retriesUsed(job: Job<StoredHandlerJob>): number {
@@ -331,8 +326,3 @@ function isEcho(event: SalesforceEvent, integrationUserId: string): boolean {
   return typeof by === 'string' && isSalesforceId(by) && toId18(by) === integrationUserId;
 }
 
-function describe(err: unknown): { message: string; code?: string } {
-  if (err instanceof AppError) return { message: err.message, code: err.code };
-  if (err instanceof Error) return { message: err.message };
-  return { message: String(err) };
-}

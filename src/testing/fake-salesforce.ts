@@ -2,7 +2,7 @@ import { randomBytes, randomUUID, verify, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { toId18 } from '../../src/events/salesforce-id.js';
+import { toId18 } from '../events/salesforce-id.js';
 
 /**
  * A small Salesforce for the tests: the REST endpoints forcehook uses (OAuth token, userinfo,

@@ -5,7 +5,7 @@ import { flattenRecord } from '../events/apex-callout.js';
 import { modstampOf } from '../events/modstamp.js';
 import type { SalesforceEvent } from '../events/salesforce-event.js';
 import { toId18 } from '../events/salesforce-id.js';
-import type { Ingest } from '../queue/ingest.js';
+import type { Ingest } from '../inbox/ingest.js';
 
 export interface ReconcileTarget {
   sobjectType: string;

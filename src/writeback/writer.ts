@@ -5,7 +5,7 @@ import { claimDueWrites, settleWrites, type ClaimedWrite, type NewWrite, type Wr
 import type { SalesforceEvent } from '../events/salesforce-event.js';
 import type { Logger } from '../log.js';
 import type { ApiCallCounter } from './api-calls.js';
-import { classifySalesforceError, isRetryableCode } from './errors.js';
+import { classifySalesforceError, isRetryableCode } from './salesforce-errors.js';
 
 /** sObject Collections take at most 200 records a call. */
 export const COLLECTION_SIZE = 200;

@@ -4,7 +4,7 @@ import { withTransaction } from '../db/pool.js';
 import { insertInboxRows, type RoutedEvent } from '../db/inbox.js';
 import { classifyDatabaseError, DatabaseUnavailableError } from '../errors.js';
 import type { SalesforceEvent } from '../events/salesforce-event.js';
-import type { HandlerRegistry } from '../handlers/registry.js';
+import type { HandlerRegistry } from '../work/registry.js';
 import { VERIFY_QUEUE, type HandlerJob, type VerifyJob } from './jobs.js';
 
 export interface IngestResult {

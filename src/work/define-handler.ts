@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/pool.js';
-import type { SalesforceWrites } from '../salesforce/writer.js';
+import type { SalesforceWrites } from '../writeback/writer.js';
 import type { Logger } from '../log.js';
 import type { EventSource, Operation, SalesforceEvent } from '../events/salesforce-event.js';
 
@@ -88,8 +88,8 @@ export function defineHandler(options: HandlerOptions): Handler {
     timeoutSeconds: 300,
     suppressEchoes: true,
     ...options,
-    queue: `forcehook.${options.name}`,
-    deadLetterQueue: `forcehook.${options.name}.dead`,
+    queue: queueOf(options.name),
+    deadLetterQueue: `${queueOf(options.name)}.dead`,
   };
 }
 
@@ -105,4 +105,21 @@ export function matches(match: HandlerMatch, event: SalesforceEvent): boolean {
 function oneOf(wanted: string | readonly string[] | undefined, actual: string): boolean {
   if (wanted === undefined) return true;
   return typeof wanted === 'string' ? wanted === actual : wanted.includes(actual);
+}
+
+const QUEUE_PREFIX = 'forcehook.';
+
+/** Handler identity: the pg-boss queue of the handler named `name`, and back. */
+export function queueOf(handlerName: string): string {
+  return `${QUEUE_PREFIX}${handlerName}`;
+}
+
+/** The handler name in a queue name (outcomes are kept by queue); a name that is not ours is returned as it is. */
+export function handlerOf(queue: string): string {
+  return queue.startsWith(QUEUE_PREFIX) ? queue.slice(QUEUE_PREFIX.length) : queue;
+}
+
+/** pg-boss's own limit on a batch: past forcehook's (a first try and a one-by-one retry), so it never fails a batch first. */
+export function queueExpireSeconds(handler: Pick<Handler, 'timeoutSeconds'>): number {
+  return 2 * handler.timeoutSeconds + 30;
 }

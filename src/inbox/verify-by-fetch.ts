@@ -6,9 +6,9 @@ import { flattenRecord } from '../events/apex-callout.js';
 import { modstampOf } from '../events/modstamp.js';
 import { toId18 } from '../events/salesforce-id.js';
 import type { Logger } from '../log.js';
-import type { SalesforceConnector } from '../salesforce/connection.js';
-import { classifySalesforceError } from '../salesforce/errors.js';
-import { isFieldPath, queryRecordsById } from '../salesforce/records-by-id.js';
+import type { SalesforceConnector } from '../writeback/connection.js';
+import { classifySalesforceError } from '../writeback/salesforce-errors.js';
+import { isFieldPath, queryRecordsById } from '../writeback/records-by-id.js';
 import { VERIFY_DEAD_LETTER_QUEUE, VERIFY_QUEUE, type HandlerJob, type VerifyJob } from './jobs.js';
 
 export interface VerifyDeps {

@@ -4,7 +4,7 @@ import type { Queryable } from '../db/pool.js';
 import { readReplayId, saveReplayId } from '../db/replay-ids.js';
 import { isGapNotice, streamEvents, type StreamMessage } from '../events/change-event.js';
 import type { Logger } from '../log.js';
-import type { Ingest } from '../queue/ingest.js';
+import type { Ingest } from '../inbox/ingest.js';
 import { recoverGap } from './gap-fetch.js';
 
 export interface StreamChannel {

@@ -3,8 +3,8 @@ import type { Queryable } from '../db/pool.js';
 import { deleteDeadWrites, inboxRowsByIds, resetForReplay, reviveDeadWrite } from '../db/dead-letters.js';
 import { clearOutcomes, refreshInboxStatus, setOutcome } from '../db/outcomes.js';
 import { deadWrites } from '../db/reports.js';
-import type { Handler } from '../handlers/define-handler.js';
-import { jobInboxIds, type HandlerJob, type StoredHandlerJob } from './jobs.js';
+import type { Handler } from '../work/define-handler.js';
+import { jobInboxIds, type HandlerJob, type StoredHandlerJob } from '../inbox/jobs.js';
 
 /**
  * What gave up, in one list: events a handler dead-lettered (pg-boss dead-letter queues) and writes
