@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'HANDLER_FAILED'
   | 'SALESFORCE_ERROR'
   | 'NOT_FOUND'
+  | 'USAGE'
   | 'INTERNAL';
 
 export interface AppErrorOptions {
@@ -84,6 +85,13 @@ export class DatabaseUnavailableError extends AppError {
 export class ConfigError extends AppError {
   constructor(message: string) {
     super('CONFIG_INVALID', message, { retryable: false });
+  }
+}
+
+/** A command was asked for something it cannot do as asked (a missing argument, an unknown id): the message says what to type instead. */
+export class UsageError extends AppError {
+  constructor(message: string) {
+    super('USAGE', message, { retryable: false });
   }
 }
 

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConfigError } from './errors.js';
 
 let cached: string | undefined;
 
@@ -17,7 +18,7 @@ export function packageRoot(): string {
     const manifest = join(dir, 'package.json');
     if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'forcehook') return (cached = dir);
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`forcehook's package.json was not found above ${fileURLToPath(import.meta.url)}`);
+    if (parent === dir) throw new ConfigError(`forcehook's package.json was not found above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
   }
 }

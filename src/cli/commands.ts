@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { AppError } from '../errors.js';
+import { AppError, UsageError } from '../errors.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { createLogger } from '../log.js';
@@ -234,7 +234,7 @@ function parseSince(text: string): Date {
   const relative = /^(\d+)([mhd])$/.exec(text);
   if (relative) return new Date(Date.now() - Number(relative[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd']);
   const at = new Date(text);
-  if (Number.isNaN(at.getTime())) throw new Error(`--since ${text}: use an ISO time (2026-11-24T10:00Z) or 30m, 1h, 2d`);
+  if (Number.isNaN(at.getTime())) throw new UsageError(`--since ${text}: use an ISO time (2026-11-24T10:00Z) or 30m, 1h, 2d`);
   return at;
 }
 

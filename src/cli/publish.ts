@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { InputError } from '../errors.js';
+import { InputError, ConfigError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { ApiCallCounter } from '../writeback/api-calls.js';
 import { SalesforceConnector } from '../writeback/connection.js';
@@ -39,7 +39,7 @@ export function parseEventsArgument(text: string): Record<string, unknown>[] {
  */
 export async function publishCommand(ctx: CliContext, eventType: string, events: Record<string, unknown>[], json: boolean, out: Out): Promise<boolean> {
   if (!PLATFORM_EVENT_NAME.test(eventType)) throw new InputError('INVALID_MESSAGE', `${eventType} is not a Platform Event: its API name ends in __e, such as Order_Approved__e.`);
-  if (!ctx.config.salesforce) throw new Error('Publishing needs Salesforce credentials: set the SALESFORCE_* variables (see README, Calling back into Salesforce).');
+  if (!ctx.config.salesforce) throw new ConfigError('Publishing needs Salesforce credentials: set the SALESFORCE_* variables (see README, Calling back into Salesforce).');
   const counter = new ApiCallCounter();
   const connector = new SalesforceConnector(ctx.config.salesforce, counter, createLogger('warn', process.stderr));
   const results: PublishResult[] = [];

@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { pushOrder } from '../writeback/push-order.js';
 import { ApiCallCounter } from '../writeback/api-calls.js';
@@ -9,7 +10,7 @@ type Out = (text: string) => void;
 
 /** `forcehook push <mapping> [--ids]`: upsert local rows into Salesforce now, with progress. */
 export async function pushCommand(ctx: CliContext, name: string, ids: readonly string[] | undefined, out: Out, progress: Out): Promise<void> {
-  if (!ctx.config.salesforce) throw new Error('Pushing writes to Salesforce: set the SALESFORCE_* credentials (see README, Calling back into Salesforce).');
+  if (!ctx.config.salesforce) throw new ConfigError('Pushing writes to Salesforce: set the SALESFORCE_* credentials (see README, Calling back into Salesforce).');
   const order = pushOrder(await loadPushMappings(process.env), name);
   const counter = new ApiCallCounter();
   const connector = new SalesforceConnector(ctx.config.salesforce, counter, createLogger('warn', process.stderr));

@@ -1,3 +1,4 @@
+import { ConfigError, UsageError } from '../errors.js';
 import { HandlerRegistry } from '../work/registry.js';
 import { createLogger } from '../log.js';
 import { ensureHandlerQueues } from '../inbox/boss.js';
@@ -11,9 +12,9 @@ type Out = (text: string) => void;
 
 /** `forcehook reconcile <sobject>`: pull what changed since the cursor (or --since) now, with progress. */
 export async function reconcileCommand(ctx: CliContext, sobjectType: string, options: { flow?: string; since?: Date }, out: Out, progress: Out): Promise<void> {
-  if (!ctx.config.salesforce) throw new Error('Reconciliation reads from Salesforce: set the SALESFORCE_* credentials (see README, Calling back into Salesforce).');
+  if (!ctx.config.salesforce) throw new ConfigError('Reconciliation reads from Salesforce: set the SALESFORCE_* credentials (see README, Calling back into Salesforce).');
   const flow = options.flow ?? ctx.config.reconcile.targets.find((t) => t.sobjectType === sobjectType)?.flow;
-  if (!flow) throw new Error(`Name the flow ${sobjectType} records belong to with --flow (or list ${sobjectType}=<flow> in RECONCILE).`);
+  if (!flow) throw new UsageError(`Name the flow ${sobjectType} records belong to with --flow (or list ${sobjectType}=<flow> in RECONCILE).`);
   const counter = new ApiCallCounter();
   const connector = new SalesforceConnector(ctx.config.salesforce, counter, createLogger('warn', process.stderr));
   await ensureHandlerQueues(ctx.boss, ctx.handlers);

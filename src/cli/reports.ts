@@ -1,3 +1,4 @@
+import { UsageError } from '../errors.js';
 import { isSalesforceId } from '../events/salesforce-id.js';
 import { listDeadLetters, purgeDeadLetters, readEvents, readStatus, replayEvent, retryDeadLetter, type EventFilter } from '../ops/reports.js';
 import { handlerOf } from '../work/define-handler.js';
@@ -20,7 +21,7 @@ export async function statusCommand(ctx: CliContext, json: boolean, out: Out): P
 
 /** `forcehook events`: the inbox, newest first, with what happened to each event. */
 export async function eventsCommand(ctx: CliContext, filter: EventFilter, json: boolean, out: Out): Promise<void> {
-  if (filter.recordId && !isSalesforceId(filter.recordId)) throw new Error(`--record ${filter.recordId} is not a 15- or 18-character Salesforce id`);
+  if (filter.recordId && !isSalesforceId(filter.recordId)) throw new UsageError(`--record ${filter.recordId} is not a 15- or 18-character Salesforce id`);
   const events = await readEvents(ctx.pool, filter);
   if (json) return out(JSON.stringify(events, null, 2));
   if (events.length === 0) return out('No events match.');
@@ -42,11 +43,11 @@ export async function deadLetterList(ctx: CliContext, json: boolean, out: Out): 
 /** Retries one dead letter, or all of them with a running count. */
 export async function deadLetterRetry(ctx: CliContext, id: string | undefined, all: boolean, out: Out, progress: Out): Promise<number> {
   const ids = all ? (await listDeadLetters(ctx.boss, ctx.pool, ctx.handlers)).map((l) => l.id) : id ? [id] : [];
-  if (ids.length === 0) throw new Error(all ? 'No dead letters to retry.' : 'Name a dead letter id (see `forcehook dead-letter list`) or pass --all.');
+  if (ids.length === 0) throw new UsageError(all ? 'No dead letters to retry.' : 'Name a dead letter id (see `forcehook dead-letter list`) or pass --all.');
   let retried = 0;
   for (const [i, letter] of ids.entries()) {
     if (await retryDeadLetter(ctx.boss, ctx.pool, ctx.handlers, letter)) retried++;
-    else if (!all) throw new Error(`No dead letter ${letter}: see \`forcehook dead-letter list\`.`);
+    else if (!all) throw new UsageError(`No dead letter ${letter}: see \`forcehook dead-letter list\`.`);
     if (all) progress(`\rretrying ${i + 1}/${ids.length}`);
   }
   if (all) progress('\n');
@@ -60,7 +61,7 @@ export async function deadLetterPurge(ctx: CliContext, out: Out): Promise<void> 
 
 export async function replayCommand(ctx: CliContext, deliveryId: string, out: Out): Promise<void> {
   const sent = await replayEvent(ctx.boss, ctx.pool, ctx.handlers, deliveryId);
-  if (sent === 0) throw new Error(`No event with delivery id ${deliveryId} (see \`forcehook events\`).`);
+  if (sent === 0) throw new UsageError(`No event with delivery id ${deliveryId} (see \`forcehook events\`).`);
   out(`replayed ${deliveryId} to ${sent} handler${sent === 1 ? '' : 's'}`);
 }
 

@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import { toId18 } from '../events/salesforce-id.js';
@@ -25,7 +26,7 @@ export interface SendTestResult {
  */
 export async function sendTestCallout(config: Config, options: SendTestOptions): Promise<SendTestResult> {
   const secret = config.webhookSecrets[0] ?? ('embedded' in config.database ? localWebhookSecret(config.database.embedded.dataDir) : undefined);
-  if (!secret) throw new Error('WEBHOOK_SECRETS is not set: set it to the secret the server uses.');
+  if (!secret) throw new ConfigError('WEBHOOK_SECRETS is not set: set it to the secret the server uses.');
   const orgPrefix = config.allowedOrgPrefixes ? [...config.allowedOrgPrefixes][0] : undefined;
   const orgId = toId18(orgPrefix ?? '00D000000000001');
   const recordId = toId18(`003${randomBytes(6).toString('hex')}`);

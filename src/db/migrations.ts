@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../package-root.js';
@@ -26,11 +27,11 @@ export function readMigrations(dir: string): Migration[] {
   for (const file of readdirSync(dir).sort()) {
     if (!file.endsWith('.sql')) continue;
     const m = FILE.exec(file);
-    if (!m) throw new Error(`${join(dir, file)}: a migration file is named NNNN_name.sql (four digits, then lower-case letters, digits, _ and -)`);
+    if (!m) throw new ConfigError(`${join(dir, file)}: a migration file is named NNNN_name.sql (four digits, then lower-case letters, digits, _ and -)`);
     migrations.push({ version: Number(m[1]), name: m[2]!.replaceAll('_', ' '), sql: readFileSync(join(dir, file), 'utf8') });
   }
   for (let i = 1; i < migrations.length; i++) {
-    if (migrations[i]!.version === migrations[i - 1]!.version) throw new Error(`${dir}: two migrations have version ${migrations[i]!.version}`);
+    if (migrations[i]!.version === migrations[i - 1]!.version) throw new ConfigError(`${dir}: two migrations have version ${migrations[i]!.version}`);
   }
   return migrations;
 }

@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.js';
 import type { Connection } from '@jsforce/jsforce-node';
 import type { Queryable } from '../db/pool.js';
 import { readCursor, saveCursor, type ReconcileCursor } from '../db/reconcile-cursors.js';
@@ -122,7 +123,7 @@ export async function reconcile(
   target: ReconcileTarget,
   options: { since?: Date; onPage?: (p: ReconcileProgress) => void; /** Force (or forbid) the Bulk API 2.0 backfill. */ bulk?: boolean } = {},
 ): Promise<ReconcileProgress> {
-  if (!NAME.test(target.sobjectType)) throw new Error(`${target.sobjectType} is not an sObject API name`);
+  if (!NAME.test(target.sobjectType)) throw new ConfigError(`${target.sobjectType} is not an sObject API name`);
   const pageSize = deps.pageSize ?? 2_000;
   const conn = await deps.connection();
   const orgId = await deps.orgId();

@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.js';
 import type { Connection } from '@jsforce/jsforce-node';
 import type { Queryable } from '../db/pool.js';
 import type { PushMapping } from './define-mapping.js';
@@ -24,9 +25,9 @@ export function pushOrder(registry: readonly RegisteredPush[], name: string): Re
   const visiting = new Set<string>();
   const visit = (n: string, path: string[]): void => {
     if (order.some((m) => m.name === n)) return;
-    if (visiting.has(n)) throw new Error(`push mappings depend on each other in a circle: ${[...path, n].join(' -> ')}`);
+    if (visiting.has(n)) throw new ConfigError(`push mappings depend on each other in a circle: ${[...path, n].join(' -> ')}`);
     const mapping = registry.find((m) => m.name === n);
-    if (!mapping) throw new Error(`No push mapping ${n}; known: ${registry.map((m) => m.name).join(', ')} (mappings/ at the package root).`);
+    if (!mapping) throw new ConfigError(`No push mapping ${n}; known: ${registry.map((m) => m.name).join(', ')} (mappings/ at the package root).`);
     visiting.add(n);
     for (const dep of mapping.dependsOn) visit(dep, [...path, n]);
     visiting.delete(n);
