@@ -19,6 +19,10 @@ const noDbFromHttp = {
   allowTypeImports: true,
   message: 'src/http/ never imports src/db/: take what the route needs as a dependency (see createApp) from the layer below.',
 };
+const noWorkFromInbox = {
+  group: ['**/work/*', '**/work/**'],
+  message: 'src/inbox/ never imports src/work/: work/ takes jobs from the inbox, not the other way round; describe what the inbox needs as an interface (see Router, HandlerQueue).',
+};
 // A `.query('…SQL…')` call: a string or template literal handed to `query`. jsforce's
 // `conn.query` / `conn.bulk2.query` run SOQL against Salesforce, not SQL, so they are left alone;
 // so is passing pg-boss's own SQL through (`client.query(text, values)`: no literal).
@@ -54,8 +58,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/inbox/**', 'src/work/**'],
+    files: ['src/work/**'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [pgOnlyInDb] }] },
+  },
+  {
+    files: ['src/inbox/**'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [pgOnlyInDb], patterns: [noWorkFromInbox] }] },
   },
   {
     files: ['src/http/**'],

@@ -1,7 +1,6 @@
 import { PgBoss } from 'pg-boss';
 import type { ConnectionSettings } from '../db/pool.js';
 import type { Logger } from '../log.js';
-import { queueExpireSeconds, type Handler } from '../work/define-handler.js';
 
 export interface BossOptions {
   connection: ConnectionSettings;
@@ -39,7 +38,26 @@ export async function startBoss(options: BossOptions): Promise<PgBoss> {
 const HEARTBEAT_SECONDS = 10;
 
 /** Creates each handler's queue and its dead-letter queue (which must exist first). Idempotent. */
-export async function ensureHandlerQueues(boss: PgBoss, handlers: readonly Handler[]): Promise<void> {
+/**
+ * What the queue of a handler needs to know of it. work/ defines handlers and satisfies this; the
+ * inbox never imports work/ (the arrows point one way: work/ takes jobs from the inbox).
+ */
+export interface HandlerQueue {
+  queue: string;
+  deadLetterQueue: string;
+  retryLimit: number;
+  retryDelaySeconds: number;
+  retryBackoff: boolean;
+  retryDelayMaxSeconds: number;
+  timeoutSeconds: number;
+}
+
+/** pg-boss's own limit on a batch: past forcehook's (a first try and a one-by-one retry), so it never fails a batch first. */
+export function queueExpireSeconds(handler: Pick<HandlerQueue, 'timeoutSeconds'>): number {
+  return 2 * handler.timeoutSeconds + 30;
+}
+
+export async function ensureHandlerQueues(boss: PgBoss, handlers: readonly HandlerQueue[]): Promise<void> {
   const existing = new Set((await boss.getQueues()).map((q) => q.name));
   for (const h of handlers) {
     if (!existing.has(h.deadLetterQueue)) {

@@ -4,7 +4,6 @@ import { withTransaction } from '../db/pool.js';
 import { insertInboxRows, type RoutedEvent } from '../db/inbox.js';
 import { classifyDatabaseError, DatabaseUnavailableError } from '../errors.js';
 import type { SalesforceEvent } from '../events/salesforce-event.js';
-import type { HandlerRegistry } from '../work/registry.js';
 import { VERIFY_QUEUE, type HandlerJob, type VerifyJob } from './jobs.js';
 
 export interface IngestResult {
@@ -14,10 +13,16 @@ export interface IngestResult {
 
 export type Ingest = (events: readonly SalesforceEvent[]) => Promise<IngestResult>;
 
+/** Which handler queues an event goes to, and how many events a job of a queue carries (work/'s registry). */
+export interface Router {
+  route(event: SalesforceEvent): readonly string[];
+  byQueueName(queue: string): { batchSize: number } | undefined;
+}
+
 export interface IngestDeps {
   pool: pg.Pool;
   boss: PgBoss;
-  registry: HandlerRegistry;
+  registry: Router;
   /** Transactions at once; more requests than this wait and share the next one. @default 2 */
   maxConcurrent?: number;
   /** Events to read back from the org before their handlers run (verify-by-fetch flows). */

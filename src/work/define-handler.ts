@@ -118,8 +118,3 @@ export function queueOf(handlerName: string): string {
 export function handlerOf(queue: string): string {
   return queue.startsWith(QUEUE_PREFIX) ? queue.slice(QUEUE_PREFIX.length) : queue;
 }
-
-/** pg-boss's own limit on a batch: past forcehook's (a first try and a one-by-one retry), so it never fails a batch first. */
-export function queueExpireSeconds(handler: Pick<Handler, 'timeoutSeconds'>): number {
-  return 2 * handler.timeoutSeconds + 30;
-}

@@ -53,4 +53,10 @@ describe('lint keeps the layers', () => {
     const found = await messages(violating, 'src/http/routes/admin.ts');
     expect(found.filter((m) => m.includes('src/http/ never imports src/db/'))).toHaveLength(1);
   });
+
+  test('src/inbox/ never imports src/work/ (work/ takes jobs from the inbox); the other way round is fine', async () => {
+    const code = "import { mirrorHandler } from '../work/mirror.js';\nexport const h = mirrorHandler;\n";
+    expect((await messages(code, 'src/inbox/fake.ts')).filter((m) => m.includes('src/inbox/ never imports src/work/'))).toHaveLength(1);
+    expect(await messages("import { jobInboxIds } from '../inbox/jobs.js';\nexport const f = jobInboxIds;\n", 'src/work/fake.ts')).toEqual([]);
+  });
 });
