@@ -63,7 +63,7 @@ function cpuTicks(pid: number): number {
 async function runMode(mode: string, url: string): Promise<void> {
   const dir = join(PROFILE_DIR, `${mode}-${Date.now()}`);
   if (CPU_PROFILE) mkdirSync(dir, { recursive: true });
-  const env = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', DATABASE_URL: url, DATABASE_SSL: 'off', PORT: '0', SALESFORCE_ORG_IDS: ORG_15, OUTBOUND_TOKEN: TOKEN, WEBHOOK_SECRETS: SECRET, LOG_LEVEL: 'info' };
+  const env = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', DATABASE_URL: url, DATABASE_SSL: 'off', PORT: '0', SALESFORCE_ORG_IDS: ORG_15, OUTBOUND_TOKEN: TOKEN, WEBHOOK_SECRETS: SECRET, LOG_LEVEL: 'info', ...(process.env['NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['NODE_OPTIONS'] } : {}) };
   const args = [...(CPU_PROFILE ? ['--inspect=127.0.0.1:0'] : []), resolve('dist/src/cli/main.js'), 'start', '--web'];
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let logBytes = 0;
