@@ -25,8 +25,13 @@ export async function listDeadLetters(boss: PgBoss, db: Queryable, handlers: rea
   const letters: DeadLetter[] = [];
   for (const h of handlers) {
     const found = await boss.findJobs<StoredHandlerJob>(h.deadLetterQueue, { queued: true, limit: 1000 });
-    // A dead letter names one event (a job of several is split before its events are dead-lettered).
-    const jobs = found.map((job) => ({ ...job, inboxId: jobInboxIds(job.data)[0] ?? 0 }));
+    // forcehook dead-letters events one by one (a failed event is split out of its batch first), but
+    // pg-boss dead-letters a whole batch job on its own when its last attempt expires (a killed
+    // worker): such a letter names its first event and says how many more it sends back.
+    const jobs = found.map((job) => {
+      const ids = jobInboxIds(job.data);
+      return { ...job, inboxId: ids[0] ?? 0, more: Math.max(0, ids.length - 1) };
+    });
     if (jobs.length === 0) continue;
     const rows = await inboxRowsByIds(db, jobs.map((j) => j.inboxId));
     const byId = new Map(rows.map((r) => [Number(r.id), r]));
@@ -36,7 +41,7 @@ export async function listDeadLetters(boss: PgBoss, db: Queryable, handlers: rea
         id: job.id,
         kind: 'event',
         handler: h.name,
-        subject: row?.delivery_id ?? `inbox ${job.inboxId} (purged)`,
+        subject: `${row?.delivery_id ?? `inbox ${job.inboxId} (purged)`}${job.more > 0 ? ` (+${job.more} more events of its batch)` : ''}`,
         recordId: row?.record_id ?? '',
         error: row?.last_error ?? null,
         deadSince: job.createdOn,

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { PermanentError } from '../../src/errors.js';
 import { defineHandler } from '../../src/work/define-handler.js';
 import { mirrorHandler } from '../../src/work/mirror.js';
+import { listDeadLetters, retryDeadLetter } from '../../src/ops/dead-letters.js';
 import type { SalesforceEvent } from '../../src/events/salesforce-event.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { fixture } from '../helpers/fixtures.js';
@@ -174,5 +175,21 @@ describe('worker and the mirror handler', () => {
       [ids],
     );
     expect(Number(dead[0]?.n)).toBe(3);
+  });
+
+  test('a batch job pg-boss dead-lettered whole is listed once, naming how many events it holds, and retried whole', async () => {
+    const body = buildOutboundMessage({ orgId: ORG_15, notifications: [contact(960, { LastName: 'fine' }), contact(961, { LastName: 'fine' }), contact(962, { LastName: 'fine' })] });
+    await post('flaky', body).expect(200);
+    const ids = await waitFor('all three done', async () => {
+      const rows = (await inboxRows(db.pool)).filter((r) => r.flow === 'flaky' && [960, 961, 962].some((n) => r.delivery_id === fakeId('04l', n)));
+      return rows.length === 3 && rows.every((r) => r.status === 'done') ? rows.map((r) => Number(r.id)) : undefined;
+    });
+    // What pg-boss does on its own when a batch job's last attempt expires (its worker was killed).
+    await service.boss.insert(flaky.deadLetterQueue, [{ data: { inboxIds: ids } }]);
+    const letters = (await listDeadLetters(service.boss, db.pool, [flaky])).filter((l) => l.subject.startsWith(fakeId('04l', 960)));
+    expect(letters.map((l) => l.subject)).toEqual([`${fakeId('04l', 960)} (+2 more events of its batch)`]);
+    seen.length = 0;
+    expect(await retryDeadLetter(service.boss, db.pool, [flaky], letters[0]!.id)).toBe(true);
+    await waitFor('all three handled again', async () => [960, 961, 962].every((n) => seen.includes(fakeId('04l', n))));
   });
 });
