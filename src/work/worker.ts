@@ -219,52 +219,47 @@ async function settleJobs(
   for (const job of jobs) {
     // An id with no event: retention already deleted its inbox row, nothing is left to do.
     const ids = jobInboxIds(job.data).filter((id) => events.has(id));
-    const used = retriesUsed(job);
-    const failedIds = ids.filter((id) => fates.get(id)?.kind === 'failed');
-    const untriedIds = ids.filter((id) => fates.get(id)?.kind === 'untried');
+    const failed: { id: number; error: unknown }[] = [];
+    const untried: { id: number; reason: string; error?: unknown }[] = [];
     for (const id of ids) {
       const fate = fates.get(id);
       if (fate?.kind === 'done' || fate?.kind === 'skipped') record(job, id, fate.kind, null);
+      else if (fate?.kind === 'failed') failed.push({ id, error: fate.error });
+      else if (fate?.kind === 'untried') untried.push({ id, reason: fate.reason, error: fate.error });
     }
-    const errorOf = (id: number): unknown => (fates.get(id) as { error?: unknown } | undefined)?.error;
-    const permanent = (id: number): boolean => {
-      const err = errorOf(id);
-      return err instanceof AppError && !err.retryable;
-    };
+    const used = retriesUsed(job);
     const last = used >= handler.retryLimit;
-    for (const id of failedIds) {
-      const final = last || permanent(id);
-      log.warn({ deliveryId: events.get(id)!.deliveryId, err: describeError(errorOf(id)), attempt: used + 1, final }, 'handler failed');
+    const isFinal = (error: unknown): boolean => last || (error instanceof AppError && !error.retryable);
+    for (const f of failed) {
+      log.warn({ deliveryId: events.get(f.id)!.deliveryId, err: describeError(f.error), attempt: used + 1, final: isFinal(f.error) }, 'handler failed');
     }
 
-    // The whole job failed and may try again: pg-boss retries it with backoff, as one job.
-    const wholeJobRetry = failedIds.length === ids.length && ids.length > 0 && !last && !failedIds.some(permanent);
-    if (wholeJobRetry || (ids.length === 1 && failedIds.length === 1)) {
-      const id = failedIds[0]!;
-      const final = last || permanent(id);
-      const message = describeError(errorOf(id)).message;
-      for (const f of failedIds) record(job, f, final ? 'failed' : 'retrying', describeError(errorOf(f)).message);
-      results.push({ id: job.id, status: final ? 'deadletter' : 'failed', output: { error: message } });
+    // Every event of the job failed: pg-boss retries (or dead-letters) the job as one, with backoff,
+    // when it holds one event, or when none of its events has had its last try or failed for good.
+    if (failed.length > 0 && failed.length === ids.length && (ids.length === 1 || !failed.some((f) => isFinal(f.error)))) {
+      const final = isFinal(failed[0]!.error);
+      for (const f of failed) record(job, f.id, final ? 'failed' : 'retrying', describeError(f.error).message);
+      results.push({ id: job.id, status: final ? 'deadletter' : 'failed', output: { error: describeError(failed[0]!.error).message } });
       continue;
     }
     try {
-      for (const id of failedIds) {
-        const message = describeError(errorOf(id)).message;
-        if (last || permanent(id)) {
-          await deps.boss.insert(handler.deadLetterQueue, [{ data: { inboxIds: [id] } satisfies HandlerJob }]);
-          record(job, id, 'failed', message);
-        } else {
-          await deps.boss.insert(handler.queue, [
-            { data: { inboxIds: [id], retriesBefore: used + 1 } satisfies HandlerJob, retryLimit: handler.retryLimit - used - 1, startAfter: retryAt(handler, used) },
-          ]);
-          record(job, id, 'retrying', message);
-        }
+      // Failed events leave the job: each in a job of its own, or dead-lettered on its last try.
+      const dead = failed.filter((f) => isFinal(f.error));
+      const again = failed.filter((f) => !isFinal(f.error));
+      if (dead.length > 0) await deps.boss.insert(handler.deadLetterQueue, dead.map((f) => ({ data: { inboxIds: [f.id] } satisfies HandlerJob })));
+      if (again.length > 0) {
+        const startAfter = retryAt(handler, used);
+        await deps.boss.insert(
+          handler.queue,
+          again.map((f) => ({ data: { inboxIds: [f.id], retriesBefore: used + 1 } satisfies HandlerJob, retryLimit: handler.retryLimit - used - 1, startAfter })),
+        );
       }
-      if (untriedIds.length > 0) {
-        const reason = (fates.get(untriedIds[0]!) as { reason: string }).reason;
-        const putBack = await putJobBack(handler, job, untriedIds, reason, deps);
-        if (!putBack) throw (fates.get(untriedIds[0]!) as { error?: unknown }).error ?? new Error(reason);
-        for (const id of untriedIds) record(job, id, 'retrying', reason);
+      for (const f of failed) record(job, f.id, isFinal(f.error) ? 'failed' : 'retrying', describeError(f.error).message);
+      if (untried.length > 0) {
+        const { reason, error } = untried[0]!;
+        const putBack = await putJobBack(handler, job, untried.map((u) => u.id), reason, deps);
+        if (!putBack) throw error ?? new Error(reason);
+        for (const u of untried) record(job, u.id, 'retrying', reason);
       }
       results.push({ id: job.id, status: 'completed' });
     } catch (err) {
