@@ -27,20 +27,37 @@ export class SqlParams {
 type Typed = { sql: string; type: EdmType | 'null'; property?: Property; literal?: { raw: string; type: string } };
 
 const MAX_FILTER_LENGTH = 8000;
-const MAX_DEPTH = 64;
+/** Nested parentheses (and method calls) of a $filter; long `or` chains are not nesting and do not count. */
+const MAX_PAREN_DEPTH = 32;
+
+/** The deepest nesting of parentheses outside string literals. */
+function parenDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "'") i = closingQuote(text, i) - 1;
+    else if (c === '(') deepest = Math.max(deepest, ++depth);
+    else if (c === ')') depth--;
+  }
+  return deepest;
+}
 
 /** `$filter` -> a SQL boolean expression (parameters added to `params`). */
 export function filterSql(text: string, set: EntitySet, params: SqlParams): string {
   if (text.length > MAX_FILTER_LENGTH) throw badQuery(`$filter is longer than ${MAX_FILTER_LENGTH} characters`);
+  // The parser's time grows with the square of the nesting (and it recurses): refuse deep nesting before it runs.
+  if (parenDepth(text) > MAX_PAREN_DEPTH) throw badQuery(`$filter is nested too deeply (more than ${MAX_PAREN_DEPTH} parentheses)`);
+  const folded = foldBooleanMethodComparisons(text);
   let ast: Token;
   try {
-    ast = defaultParser.filter(foldBooleanMethodComparisons(text)) as unknown as Token;
+    ast = defaultParser.filter(folded) as unknown as Token;
   } catch (err) {
     throw badQuery(`$filter is not a valid OData expression (${err instanceof Error ? err.message : 'syntax error'})`);
   }
   const end = (ast as { next?: number } | undefined)?.next;
-  if (!ast || (typeof end === 'number' && end < foldBooleanMethodComparisons(text).length)) throw badQuery('$filter is not a valid OData expression (unexpected text after the expression)');
-  const out = expr(ast, set, params, 0);
+  if (!ast || (typeof end === 'number' && end < folded.length)) throw badQuery('$filter is not a valid OData expression (unexpected text after the expression)');
+  const out = expr(ast, set, params);
   if (out.type !== 'Edm.Boolean') throw badQuery('$filter must be a true/false expression, such as Name eq \'Acme\'');
   return out.sql;
 }
@@ -77,7 +94,8 @@ export function foldBooleanMethodComparisons(text: string): string {
     const call = text.slice(i, close + 1);
     const tail = /^\s+eq\s+(true|false)(?![A-Za-z0-9_])/.exec(text.slice(close + 1));
     if (tail) {
-      out += tail[1] === 'true' ? call : `not ${call}`;
+      // Parenthesized: the parser's `not` takes everything after it, `and`/`or` included.
+      out += tail[1] === 'true' ? call : `(not ${call})`;
       i = close + 1 + tail[0].length;
     } else {
       out += call.slice(0, call.indexOf('(') + 1);
@@ -119,26 +137,34 @@ const COMPARE: Record<string, string> = {
   GreaterOrEqualsExpression: '>=',
 };
 
-function expr(token: Token, set: EntitySet, params: SqlParams, depth: number): Typed {
-  if (depth > MAX_DEPTH) throw badQuery('$filter is nested too deeply');
+function expr(token: Token, set: EntitySet, params: SqlParams): Typed {
   const v = token.value as Record<string, unknown>;
   switch (token.type) {
     case 'CommonExpression':
     case 'BoolCommonExpression':
-      return expr(token.value as Token, set, params, depth + 1);
+      return expr(token.value as Token, set, params);
     case 'BoolParenExpression':
     case 'ParenExpression': {
-      const inner = expr(token.value as Token, set, params, depth + 1);
+      // A literal in parentheses is no longer a bare parameter: it is not re-bound to a property's type.
+      const { literal: _literal, ...inner } = expr(token.value as Token, set, params);
       return { ...inner, sql: `(${inner.sql})` };
     }
     case 'AndExpression':
     case 'OrExpression': {
-      const left = bool(expr(v['left'] as Token, set, params, depth + 1));
-      const right = bool(expr(v['right'] as Token, set, params, depth + 1));
+      const left = bool(expr(v['left'] as Token, set, params));
+      const right = bool(expr(v['right'] as Token, set, params));
       return { sql: `(${left} ${token.type === 'AndExpression' ? 'AND' : 'OR'} ${right})`, type: 'Edm.Boolean' };
     }
-    case 'NotExpression':
-      return { sql: `(NOT ${bool(expr(token.value as Token, set, params, depth + 1))})`, type: 'Edm.Boolean' };
+    case 'NotExpression': {
+      // The parser lets `not` take everything after it (`not A and B` as not (A and B)), where OData
+      // binds it to A alone: rather than answer different rows, ask for parentheses.
+      let operand = token.value as Token;
+      while (operand.type === 'CommonExpression' || operand.type === 'BoolCommonExpression') operand = operand.value as Token;
+      if (operand.type === 'AndExpression' || operand.type === 'OrExpression') {
+        throw badQuery('$filter: put what `not` applies to in parentheses, e.g. (not Flag) and Qty eq 1, or not (Flag and Qty eq 1)');
+      }
+      return { sql: `(NOT ${bool(expr(token.value as Token, set, params))})`, type: 'Edm.Boolean' };
+    }
     case 'FirstMemberExpression':
     case 'MemberExpression':
     case 'PropertyPathExpression': {
@@ -148,10 +174,10 @@ function expr(token: Token, set: EntitySet, params: SqlParams, depth: number): T
     case 'Literal':
       return literal(token, params);
     case 'MethodCallExpression':
-      return method(v['method'] as string, (v['parameters'] as Token[]) ?? [], set, params, depth);
+      return method(v['method'] as string, (v['parameters'] as Token[]) ?? [], set, params);
     default: {
       const op = COMPARE[token.type];
-      if (op) return compare(op, expr(v['left'] as Token, set, params, depth + 1), expr(v['right'] as Token, set, params, depth + 1), params);
+      if (op) return compare(op, expr(v['left'] as Token, set, params), expr(v['right'] as Token, set, params), params);
       throw badQuery(`$filter: ${token.raw ?? token.type} is not supported here (use eq, ne, gt, ge, lt, le, and, or, not, contains, startswith, endswith)`);
     }
   }
@@ -226,7 +252,9 @@ function literalValue(raw: string, edm: string): string {
     if (!/^'.*'$/s.test(raw)) throw badQuery('$filter: a text literal is written in single quotes');
     return raw.slice(1, -1).replace(/''/g, "'");
   }
-  return raw.replace(/^(?:guid|datetimeoffset|date)'(.*)'$/i, '$1').replace(/[mdfMDFlL]$/, '');
+  const unquoted = raw.replace(/^(?:guid|datetimeoffset|date)'(.*)'$/i, '$1');
+  // Type suffixes (10.5m, 2d, 3L) belong to numbers only: a GUID may end in d or f.
+  return ['Edm.Decimal', 'Edm.Double', 'Edm.Single', 'Edm.Int64'].includes(edm) && /^[-+]?[0-9.]/.test(unquoted) ? unquoted.replace(/[mdfMDFlL]$/, '') : unquoted;
 }
 
 const NUMERIC = new Set<EdmType>(['Edm.Int16', 'Edm.Int32', 'Edm.Int64', 'Edm.Decimal', 'Edm.Double']);
@@ -271,8 +299,8 @@ function rebind(side: Typed, other: Typed, params: SqlParams): Typed {
   return { sql: `$${index + 1}::${PG_CAST[target]}`, type: target, literal: side.literal };
 }
 
-function method(name: string, args: Token[], set: EntitySet, params: SqlParams, depth: number): Typed {
-  const a = args.map((t) => expr(t, set, params, depth + 1));
+function method(name: string, args: Token[], set: EntitySet, params: SqlParams): Typed {
+  const a = args.map((t) => expr(t, set, params));
   const text = (i: number): string => {
     const arg = a[i];
     if (!arg || arg.type !== 'Edm.String') throw badQuery(`$filter: ${name}() takes text arguments`);

@@ -246,6 +246,29 @@ test('a page stops before the response limit (8 MB for Salesforce) and goes on i
 
 test("Salesforce's `contains(...) eq true` and `eq false` forms; quoted text is never rewritten", () => {
   expect(foldBooleanMethodComparisons("contains(Name,'Acme') eq true or contains(Phone,'Acme') eq true")).toBe("contains(Name,'Acme') or contains(Phone,'Acme')");
-  expect(foldBooleanMethodComparisons("startswith(Name,'a') eq false")).toBe("not startswith(Name,'a')");
+  expect(foldBooleanMethodComparisons("startswith(Name,'a') eq false")).toBe("(not startswith(Name,'a'))");
   expect(foldBooleanMethodComparisons("Name eq 'contains(x,''y'') eq true'")).toBe("Name eq 'contains(x,''y'') eq true'");
+});
+
+/** The ids a $filter selects, through the HTTP endpoint; or the status when it is refused. */
+async function idsWhere(filter: string): Promise<number[] | number> {
+  const res = await fetch(`${root}Widgets?$select=id&$orderby=id&$top=2000&$filter=${encodeURIComponent(filter)}`, { headers: { Authorization: basic } });
+  if (res.status !== 200) return res.status;
+  return ((await res.json()) as Page).value.map((r) => Number(r['id']));
+}
+
+test('`not` and the `eq false` rewrite bind to what they precede, not to the rest of the filter', async () => {
+  // Widget 1..19 whose name does not contain 1, and id < 20: 2..9 (12, 13, ... contain a 1).
+  expect(await idsWhere("contains(name,'1') eq false and id lt 10")).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+  expect(await idsWhere("(not contains(name,'1')) and id lt 10")).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+  // The parser would read `not A and B` as not (A and B): refused with a 400 instead of other rows.
+  expect(await idsWhere("not contains(name,'1') and id lt 10")).toBe(400);
+  expect(await idsWhere("not (contains(name,'1') or id gt 3) and id lt 10")).toBe(400);
+});
+
+test('a parenthesized literal is bound as a number; deep nesting is refused before parsing; long or chains are fine', async () => {
+  expect(await idsWhere('price gt (99.85) and id lt 2000')).toEqual([999, 1999]);
+  expect(await idsWhere(`${'('.repeat(2000)}active${')'.repeat(2000)}`)).toBe(400);
+  const chain = Array.from({ length: 300 }, (_, i) => `id eq ${i + 1}`).join(' or ');
+  expect(await idsWhere(chain)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
 });
