@@ -74,7 +74,7 @@ type StepName = 'server' | 'streams' | 'boss' | 'bossPool' | 'flusher';
  * and lets handlers finish the jobs in hand (a client that keeps its connections busy must not
  * hold the queue past Heroku's 30 s). pg-boss keeps its pool open until the server is done, since
  * a request still in flight enqueues through it. Then a flush in progress settles and the database
- * closes. Steps that were never started are skipped; closing twice runs each step once.
+ * closes. Steps that were never started are skipped; closing twice closes once.
  */
 class ShutdownSteps {
   private readonly steps: Partial<Record<StepName, () => Promise<void>>> = {};
@@ -88,7 +88,15 @@ class ShutdownSteps {
     this.steps[name] = step;
   }
 
-  async closeAll(): Promise<void> {
+  private closing: Promise<void> | undefined;
+
+  /** Runs the steps once; a second call waits for the first instead of closing the pool again. */
+  closeAll(): Promise<void> {
+    this.closing ??= this.close();
+    return this.closing;
+  }
+
+  private async close(): Promise<void> {
     const taken = { ...this.steps };
     for (const key of Object.keys(this.steps) as StepName[]) delete this.steps[key];
     const run = async (step: (() => Promise<void>) | undefined): Promise<void> => {
@@ -116,8 +124,8 @@ function configure(options: StartOptions): { config: Config; log: Logger } {
 }
 
 /** forcehook's migrations and the deployment's, then a warning when the pools could exhaust the server. */
-async function migrateAndCheckConnections(pool: pg.Pool, settings: ConnectionSettings, options: StartOptions, log: Logger): Promise<void> {
-  const applied = await migrate(pool, { user: userMigrations(options.env) });
+async function migrateAndCheckConnections(pool: pg.Pool, settings: ConnectionSettings, user: ReturnType<typeof userMigrations>, log: Logger): Promise<void> {
+  const applied = await migrate(pool, { user });
   if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
   const tooMany = connectionWarning(await readConnectionLimits(pool), settings.max, pool.totalCount);
   if (tooMany) log.warn(tooMany);
@@ -139,12 +147,19 @@ interface Core {
 }
 
 /** pg-boss, the handlers' queues and the ingest that stores events and enqueues them. */
-async function startQueue(config: Config, settings: ConnectionSettings, pool: pg.Pool, options: StartOptions, log: Logger, steps: ShutdownSteps): Promise<{ boss: PgBoss; handlers: readonly Handler[]; ingest: Ingest }> {
+async function startQueue(
+  config: Config,
+  settings: ConnectionSettings,
+  pool: pg.Pool,
+  handlers: readonly Handler[],
+  options: StartOptions,
+  log: Logger,
+  steps: ShutdownSteps,
+): Promise<{ boss: PgBoss; ingest: Ingest }> {
   const boss = await startBoss({ connection: settings, log, supervise: options.worker, superviseIntervalSeconds: config.queueSuperviseSeconds });
   // Heroku kills 30 s after SIGTERM: 20 s for jobs in hand leaves room for the rest.
   steps.add('boss', () => boss.stop({ graceful: true, close: false, timeout: 20_000 }));
   steps.add('bossPool', () => boss.stop({ close: true }));
-  const handlers = options.handlers ?? (await loadHandlers(options.env));
   await ensureHandlerQueues(boss, handlers);
   const registry = new HandlerRegistry(handlers);
   // Half the pool for ingest transactions; the rest serves /readyz, the admin page and handlers.
@@ -157,7 +172,7 @@ async function startQueue(config: Config, settings: ConnectionSettings, pool: pg
     maxConcurrent: Math.max(2, Math.floor(settings.max / 2)),
     verifyByFetch: (e) => e.source === 'outbound' && (verifyFlows === '*' || verifyFlows.includes(e.flow)),
   });
-  return { boss, handlers, ingest };
+  return { boss, ingest };
 }
 
 // A role loads only its own modules: the web process never loads jsforce, the Pub/Sub client or
@@ -254,13 +269,16 @@ async function startStreams(core: Core, salesforce: SalesforceConnector): Promis
 /** The composition root: configuration -> database -> queue -> web and/or worker. */
 export async function startForcehook(options: StartOptions): Promise<Running> {
   const { config, log } = configure(options);
+  // User code first: a handler that does not load, or a clash of names, fails before the database is touched.
+  const handlers = options.handlers ?? (await loadHandlers(options.env));
+  const user = userMigrations(options.env);
   const { settings, embedded } = await openDatabase(config, log);
   const pool = createPool(settings, log);
   const apiCalls = new ApiCallCounter();
   const steps = new ShutdownSteps(log, [() => apiCalls.flush(pool), async () => pool.end(), async () => embedded?.stop()]);
   try {
-    await migrateAndCheckConnections(pool, settings, options, log);
-    const { boss, handlers, ingest } = await startQueue(config, settings, pool, options, log, steps);
+    await migrateAndCheckConnections(pool, settings, user, log);
+    const { boss, ingest } = await startQueue(config, settings, pool, handlers, options, log, steps);
     const metrics = new Metrics();
     metrics.observe(pool, handlers, apiCalls);
     const shutdown = new AbortController();

@@ -190,13 +190,22 @@ export async function refreshInboxStatus(db: Queryable, ids: readonly number[]):
   );
 }
 
-/** One handler's outcome of one event set by hand (a dead letter sent back). */
-export async function setOutcome(db: Queryable, inboxId: number, queue: string, outcome: HandlerOutcome): Promise<void> {
-  await db.query(
-    `INSERT INTO forcehook.outcomes (inbox_id, handler, outcome) VALUES ($1, $2, $3)
-     ON CONFLICT (inbox_id, handler) DO UPDATE SET outcome = excluded.outcome, updated_at = now()`,
-    [inboxId, queue, outcome],
-  );
+/**
+ * One handler's outcome of some events set by hand (a dead letter sent back), and their inbox
+ * status refreshed, in one transaction and the usual lock order: inbox rows first, then outcomes.
+ */
+export async function setOutcomes(pool: pg.Pool, queue: string, inboxIds: readonly number[], outcome: HandlerOutcome): Promise<void> {
+  const ids = [...new Set(inboxIds)].sort((a, b) => a - b);
+  if (ids.length === 0) return;
+  await withTransaction(pool, async (client) => {
+    await lockInboxRows(client, ids);
+    await client.query(
+      `INSERT INTO forcehook.outcomes (inbox_id, handler, outcome) SELECT id, $2, $3 FROM unnest($1::bigint[]) AS id ORDER BY id
+       ON CONFLICT (inbox_id, handler) DO UPDATE SET outcome = excluded.outcome, updated_at = now()`,
+      [ids, queue, outcome],
+    );
+    await refreshInboxStatus(client, ids);
+  });
 }
 
 /** Forgets what the handlers made of an event (it is replayed). */

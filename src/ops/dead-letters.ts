@@ -1,7 +1,8 @@
+import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Queryable } from '../db/pool.js';
 import { deleteDeadWrites, inboxRowsByIds, resetForReplay, reviveDeadWrite } from '../db/dead-letters.js';
-import { clearOutcomes, refreshInboxStatus, setOutcome } from '../db/outcomes.js';
+import { clearOutcomes, setOutcomes } from '../db/outcomes.js';
 import { deadWrites } from '../db/reports.js';
 import type { Handler } from '../work/define-handler.js';
 import { jobInboxIds, type HandlerJob, type StoredHandlerJob } from '../inbox/jobs.js';
@@ -55,15 +56,13 @@ export async function listDeadLetters(boss: PgBoss, db: Queryable, handlers: rea
 }
 
 /** Sends a dead letter back: an event to its handler's queue, a write to the outbox. True when found. */
-export async function retryDeadLetter(boss: PgBoss, db: Queryable, handlers: readonly Handler[], id: string): Promise<boolean> {
+export async function retryDeadLetter(boss: PgBoss, db: pg.Pool, handlers: readonly Handler[], id: string): Promise<boolean> {
   const write = /^write-(\d+)$/.exec(id);
   if (write) return reviveDeadWrite(db, Number(write[1]));
   for (const h of handlers) {
     const [job] = await boss.findJobs<StoredHandlerJob>(h.deadLetterQueue, { id, queued: true });
     if (!job) continue;
-    const ids = jobInboxIds(job.data);
-    for (const inboxId of ids) await setOutcome(db, inboxId, h.queue, 'retrying');
-    await refreshInboxStatus(db, ids);
+    await setOutcomes(db, h.queue, jobInboxIds(job.data), 'retrying');
     return (await boss.redrive(h.deadLetterQueue, { ids: [id], destination: h.queue })) > 0;
   }
   return false;

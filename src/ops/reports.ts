@@ -32,9 +32,7 @@ export async function readStatus(deps: Pick<OpsDeps, 'db' | 'handlers'>): Promis
 }
 
 /** The inbox, newest first, with what happened to each event. */
-export function readEvents(db: Queryable, filter: EventFilter): Promise<EventRow[]> {
-  return findEvents(db, filter);
-}
+export { findEvents as readEvents };
 
 export interface Dashboard extends Status {
   throughput: { minute: Date; events: number }[];
@@ -48,7 +46,7 @@ export async function readDashboard(deps: OpsDeps, filter: EventFilter): Promise
     ...(await readStatus(deps)),
     throughput: await eventsPerMinute(deps.db, 60),
     deadLetters: await listDeadLetters(deps.boss, deps.db, deps.handlers),
-    events: await readEvents(deps.db, filter),
+    events: await findEvents(deps.db, filter),
   };
 }
 
