@@ -24,6 +24,7 @@ const QUOTE = 34; // "
 const EQUALS = 61;
 const COLON = 58;
 const MAX_DEPTH = 16;
+const MAX_ATTRIBUTES = 64;
 
 const DECLARATION = /<\?xml[ \t\n]+version[ \t\n]*=[ \t\n]*"1\.0"(?:[ \t\n]+encoding[ \t\n]*=[ \t\n]*"[A-Za-z][A-Za-z0-9._-]*")?(?:[ \t\n]+standalone[ \t\n]*=[ \t\n]*"(?:yes|no)")?[ \t\n]*\?>/y;
 
@@ -153,7 +154,7 @@ export function readSoapTree(input: string): { Envelope: unknown } | undefined {
       if (RESERVED.has(name) || (colon !== -1 && raw.startsWith('xmlns:'))) return undefined;
       if (stack.length === 0 && name !== 'Envelope') return undefined;
       let attrs: Record<string, string> | undefined;
-      let seen: string[] | undefined;
+      let seen: Set<string> | undefined;
       let j = end;
       for (;;) {
         const spaced = isSpace(xml.charCodeAt(j));
@@ -173,9 +174,10 @@ export function readSoapTree(input: string): { Envelope: unknown } | undefined {
           if (decoded === undefined) return undefined;
           value = decoded;
         }
-        seen ??= [];
-        if (seen.includes(attrRaw)) return undefined;
-        seen.push(attrRaw);
+        seen ??= new Set();
+        // Salesforce writes one or two attributes an element: many more is not its plain XML.
+        if (seen.has(attrRaw) || seen.size >= MAX_ATTRIBUTES) return undefined;
+        seen.add(attrRaw);
         const attrColon = attrRaw.indexOf(':');
         const prefix = attrColon === -1 ? attrRaw : attrRaw.slice(0, attrColon);
         if (prefix !== 'xmlns') {

@@ -168,3 +168,9 @@ describe('readSoapTree: the same tree as fast-xml-parser', () => {
     expect(read).toBeGreaterThan(500);
   });
 });
+
+test('an element with thousands of attributes is declined to the full parser at once, not read in quadratic time', () => {
+  const attrs = Array.from({ length: 20_000 }, (_, i) => `a${i}=""`).join(' ');
+  expect(readSoapTree(`<Envelope><x ${attrs}/></Envelope>`)).toBeUndefined();
+  expect(readSoapTree(`<Envelope><x ${Array.from({ length: 64 }, (_, i) => `a${i}=""`).join(' ')}/></Envelope>`)).toBeDefined();
+});
