@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FileMigration } from './db/migrate.js';
-import { readMigrations, type Migration } from './db/migrations.js';
+import { readMigrations } from './db/migrations.js';
 import { ConfigError } from './errors.js';
 import type { Handler } from './work/define-handler.js';
 import { handlers as builtInHandlers } from './work/built-in.js';
@@ -113,13 +113,8 @@ export function userMigrations(env: Env): FileMigration[] {
       if (setBy) throw new ConfigError(`${setBy}: ${dir} does not exist`);
       continue;
     }
-    let read: Migration[];
-    try {
-      read = readMigrations(dir);
-    } catch (err) {
-      throw new ConfigError(err instanceof Error ? err.message : String(err));
-    }
-    for (const m of read) {
+    // readMigrations throws a ConfigError naming the file for a bad name or a repeated version.
+    for (const m of readMigrations(dir)) {
       const file = `${String(m.version).padStart(4, '0')}_${m.name.replaceAll(' ', '_')}.sql`;
       if (seen.has(file)) continue;
       seen.add(file);

@@ -96,7 +96,6 @@ test('a handler publishing 1,000 Platform Events spends 5 API calls: Collections
   expect(sf.publishedEvents).toHaveLength(1000);
   expect(new Set(sf.publishedEvents.map((e) => e.fields['Order_Key__c'])).size).toBe(1000);
   expect(sf.publishedEvents[0]).toMatchObject({ type: 'Order_Approved__e', fields: { Line__c: 0 } });
-  // Counted, and nothing else was called.
   // Every call is counted. Besides the 5 publishes, the only call is the stream subscriber asking
   // userinfo for its org id when the first echo arrives (once per process; not the publisher's).
   const made = calls().slice(requestsBefore);

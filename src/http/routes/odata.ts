@@ -106,7 +106,12 @@ function authenticate(auth: Pick<ODataConfig, 'users' | 'tokens'>) {
       const colon = decoded.indexOf(':');
       const user = decoded.slice(0, colon);
       const password = decoded.slice(colon + 1);
-      for (const u of auth.users) ok = (constantTimeEqual(user, u.user) && constantTimeEqual(password, u.password)) || ok;
+      // Both compared for every login, so the time taken does not tell whether a user name exists.
+      for (const u of auth.users) {
+        const userMatches = constantTimeEqual(user, u.user);
+        const passwordMatches = constantTimeEqual(password, u.password);
+        ok = (userMatches && passwordMatches) || ok;
+      }
       ok = ok && colon > 0;
     } else if (header.startsWith('Bearer ')) {
       const token = header.slice(7).trim();
