@@ -30,7 +30,7 @@ function subscriber(faults: { connection?: number; ingest?: number } = {}): Stre
   const realIngest = createIngest({ pool: service.pool, boss: service.boss, registry: new HandlerRegistry([mirrorHandler]) });
   let connectionFaults = faults.connection ?? 0;
   let ingestFaults = faults.ingest ?? 0;
-  return new StreamSubscriber(
+  const s = new StreamSubscriber(
     {
       db: service.pool,
       connection: () => (connectionFaults-- > 0 ? Promise.reject(new Error('Salesforce unreachable')) : connector.connection()),
@@ -45,6 +45,24 @@ function subscriber(faults: { connection?: number; ingest?: number } = {}): Stre
     ],
     100,
   );
+  running.add(s);
+  return s;
+}
+
+// A test that fails midway must not leave its subscriber storing the next test's events.
+const running = new Set<StreamSubscriber>();
+afterEach(async () => {
+  await Promise.all([...running].map((s) => s.stop()));
+  running.clear();
+});
+
+async function savedReplayIds(): Promise<{ channel: string; replay_id: string }[]> {
+  return (await db.pool.query<{ channel: string; replay_id: string }>('SELECT channel, replay_id FROM forcehook.replay_ids ORDER BY channel')).rows;
+}
+
+async function savedReplayId(channel: string): Promise<number | undefined> {
+  const row = (await savedReplayIds()).find((r) => r.channel === channel);
+  return row ? Number(row.replay_id) : undefined;
 }
 
 async function streamedRows(): Promise<{ delivery_id: string; status: string; operation: string; record_id: string; sobject_type: string }[]> {
@@ -78,8 +96,9 @@ describe('Change Data Capture and Platform Events', () => {
     const record = (await recordRows(db.pool)).find((r) => r.record_id === id(1));
     expect(record?.fields).toMatchObject({ FirstName: 'Ada', LastName: 'Lovelace', Email: 'ada@new.example.com', LastModifiedById: '0055g00000Usr01AAB' });
     expect((await recordRows(db.pool)).some((r) => r.sobject_type === 'Order_Placed__e')).toBe(false);
-    const { rows } = await db.pool.query<{ channel: string; replay_id: string }>('SELECT channel, replay_id FROM forcehook.replay_ids ORDER BY channel');
-    expect(rows).toEqual([
+    // The replay id is saved just after the events commit, so it may trail their rows by a moment.
+    await waitFor('both replay ids saved', async () => (await savedReplayId(CDC)) === last && (await savedReplayId('/event/Order_Placed__e')) === last + 1);
+    expect(await savedReplayIds()).toEqual([
       { channel: CDC, replay_id: String(last) },
       { channel: '/event/Order_Placed__e', replay_id: String(last + 1) },
     ]);
@@ -141,8 +160,7 @@ describe('Change Data Capture and Platform Events', () => {
     await waitFor('both events stored', async () => (await streamedRows()).length === before + 2);
     const ids = (await streamedRows()).map((r) => r.delivery_id);
     expect(ids).toContain(`stream:${CDC}:${failing}:${id(3)}`);
-    const { rows } = await db.pool.query<{ replay_id: string }>('SELECT replay_id FROM forcehook.replay_ids WHERE channel = $1', [CDC]);
-    expect(Number(rows[0]?.replay_id)).toBe(failing + 1);
+    await waitFor('the replay id moved past both', async () => (await savedReplayId(CDC)) === failing + 1);
     await s2.stop();
   }, 30_000);
 

@@ -110,8 +110,12 @@ describe('the worker under faults', () => {
     // The batch, its one-by-one retry and the one retry pg-boss allows: each call saw its signal aborted.
     expect(abortsSeen).toBeGreaterThanOrEqual(3);
 
-    const letters = await listDeadLetters(service.boss, db.pool, handlers);
-    expect(letters.filter((l) => l.handler === 'hangs')).toEqual([expect.objectContaining({ subject: stuck, error: expect.stringMatching(/^handler timed out after 1 s/) })]);
+    // The outcome is written before pg-boss moves the job to the dead-letter queue, in its own commit.
+    const letters = await waitFor('the hanging event dead-lettered', async () => {
+      const hanging = (await listDeadLetters(service.boss, db.pool, handlers)).filter((l) => l.handler === 'hangs');
+      return hanging.length > 0 && hanging;
+    });
+    expect(letters).toEqual([expect.objectContaining({ subject: stuck, error: expect.stringMatching(/^handler timed out after 1 s/) })]);
     // The abandoned calls return late; that must not mark the dead event done.
     await waitFor('the abandoned calls returned', async () => lateFinishes >= 3, 10_000);
     expect((await rowOf(stuck))?.status).toBe('failed');
