@@ -106,15 +106,24 @@ export type WriteOutcome =
   | { id: number; status: 'pending'; error: string; retryInSeconds: number }
   | { id: number; status: 'dead'; error: string };
 
-/** Settles claimed writes in one statement. */
+/**
+ * Settles claimed writes in one statement. A write that can never succeed also fails the event that
+ * caused it, so `forcehook events` shows why; in the same statement, so neither is seen without the other.
+ */
 export async function settleWrites(db: Queryable, outcomes: readonly WriteOutcome[]): Promise<void> {
   if (outcomes.length === 0) return;
   await db.query(
-    `UPDATE forcehook.salesforce_writes AS w
-     SET status = o.status, salesforce_id = COALESCE(o.salesforce_id, w.salesforce_id), last_error = o.error,
-         next_attempt_at = now() + make_interval(secs => o.retry_in), claimed_at = NULL, updated_at = now()
-     FROM json_to_recordset($1::json) AS o(id bigint, status text, salesforce_id text, error text, retry_in double precision)
-     WHERE w.id = o.id`,
+    `WITH settled AS (
+       UPDATE forcehook.salesforce_writes AS w
+       SET status = o.status, salesforce_id = COALESCE(o.salesforce_id, w.salesforce_id), last_error = o.error,
+           next_attempt_at = now() + make_interval(secs => o.retry_in), claimed_at = NULL, updated_at = now()
+       FROM json_to_recordset($1::json) AS o(id bigint, status text, salesforce_id text, error text, retry_in double precision)
+       WHERE w.id = o.id
+       RETURNING w.status, w.last_error, w.cause_org_id, w.cause_delivery_id
+     )
+     UPDATE forcehook.inbox AS i SET status = 'failed', last_error = s.last_error, updated_at = now()
+     FROM settled s
+     WHERE s.status = 'dead' AND i.org_id = s.cause_org_id AND i.delivery_id = s.cause_delivery_id`,
     [
       JSON.stringify(
         outcomes.map((o) => ({
@@ -127,15 +136,4 @@ export async function settleWrites(db: Queryable, outcomes: readonly WriteOutcom
       ),
     ],
   );
-  // A write that can never succeed fails the event that caused it, so `forcehook events` shows why.
-  const dead = outcomes.filter((o): o is Extract<WriteOutcome, { status: 'dead' }> => o.status === 'dead');
-  if (dead.length > 0) {
-    await db.query(
-      `UPDATE forcehook.inbox AS i SET status = 'failed', last_error = d.error, updated_at = now()
-       FROM json_to_recordset($1::json) AS d(id bigint, error text)
-       JOIN forcehook.salesforce_writes w ON w.id = d.id
-       WHERE i.org_id = w.cause_org_id AND i.delivery_id = w.cause_delivery_id`,
-      [JSON.stringify(dead.map((d) => ({ id: d.id, error: d.error })))],
-    );
-  }
 }
