@@ -1,4 +1,4 @@
-import type { Queryable } from './pool.js';
+import { prepared, type Queryable } from './pool.js';
 import type { SalesforceEvent } from '../events/salesforce-event.js';
 
 export interface RoutedEvent {
@@ -14,6 +14,16 @@ export interface InsertedInboxRow {
   orgId: string;
   deliveryId: string;
 }
+
+const INSERT_INBOX_ROWS = `INSERT INTO forcehook.inbox (org_id, delivery_id, source, flow, sobject_type, record_id, operation,
+                               fields, previous, modstamp, received_at, handlers, status)
+  SELECT org_id, delivery_id, source, flow, sobject_type, record_id, operation,
+         fields, previous, modstamp, received_at, string_to_array(handlers, ','), status
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::jsonb[],
+              $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[])
+       AS r(org_id, delivery_id, source, flow, sobject_type, record_id, operation, fields, previous, modstamp, received_at, handlers, status)
+  ON CONFLICT (org_id, delivery_id) DO NOTHING
+  RETURNING id, org_id, delivery_id`;
 
 /**
  * Inserts one inbox row per event in ONE statement; a delivery already in the inbox (a redelivery)
@@ -45,17 +55,11 @@ export async function insertInboxRows(db: Queryable, routed: readonly RoutedEven
     cols.status[i] = queues.length === 0 ? 'skipped' : verify ? 'verifying' : 'received';
   });
   const result = await db.query<{ id: string; org_id: string; delivery_id: string }>(
-    `INSERT INTO forcehook.inbox (org_id, delivery_id, source, flow, sobject_type, record_id, operation,
-                                  fields, previous, modstamp, received_at, handlers, status)
-     SELECT org_id, delivery_id, source, flow, sobject_type, record_id, operation,
-            fields, previous, modstamp, received_at, string_to_array(handlers, ','), status
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::jsonb[],
-                 $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[])
-          AS r(org_id, delivery_id, source, flow, sobject_type, record_id, operation, fields, previous, modstamp, received_at, handlers, status)
-     ON CONFLICT (org_id, delivery_id) DO NOTHING
-     RETURNING id, org_id, delivery_id`,
-    [cols.org, cols.delivery, cols.source, cols.flow, cols.sobject, cols.record, cols.operation, cols.fields, cols.previous,
-     cols.modstamp, cols.received, cols.handlers, cols.status],
+    // Prepared: planning took over a quarter of this insert's server time at one event per transaction.
+    prepared(INSERT_INBOX_ROWS, [
+      cols.org, cols.delivery, cols.source, cols.flow, cols.sobject, cols.record, cols.operation, cols.fields, cols.previous,
+      cols.modstamp, cols.received, cols.handlers, cols.status,
+    ]),
   );
   return result.rows.map((r) => ({ id: Number(r.id), orgId: r.org_id, deliveryId: r.delivery_id }));
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../log.js';
 
@@ -72,4 +73,27 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
 /** One round trip: whether the database answers (for /readyz). */
 export async function pingDatabase(db: Queryable): Promise<void> {
   await db.query('SELECT 1');
+}
+
+const statementNames = new Map<string, string>();
+
+/**
+ * The statement as a named (prepared) one: each connection parses and plans it once, and after a
+ * few runs PostgreSQL keeps a generic plan. Planning pg-boss's job insert cost more server time
+ * than running it (about 200 µs of 330 per call). Only for statements with parameters: those are
+ * single statements, while a text without them may hold several.
+ */
+export function prepared(text: string, values: readonly unknown[]): pg.QueryConfig {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `fh_${createHash('sha1').update(text).digest('hex')}`;
+    // The texts are a fixed set (ours and pg-boss's per queue table); the cap only guards a mistake.
+    if (statementNames.size < 1_000) statementNames.set(text, name);
+  }
+  return { name, text, values: [...values] };
+}
+
+/** A pg-boss `db` adapter that runs its statements on `client` (inside the caller's transaction), prepared. */
+export function bossStatements(client: pg.PoolClient): { executeSql: (text: string, values?: unknown[]) => Promise<pg.QueryResult> } {
+  return { executeSql: (text, values) => (values && values.length > 0 ? client.query(prepared(text, values)) : client.query(text)) };
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { withTransaction } from '../db/pool.js';
+import { bossStatements, withTransaction } from '../db/pool.js';
 import { insertInboxRows, type RoutedEvent } from '../db/inbox.js';
 import { classifyDatabaseError, DatabaseUnavailableError } from '../errors.js';
 import type { SalesforceEvent } from '../events/salesforce-event.js';
@@ -124,7 +124,7 @@ async function store(deps: IngestDeps, batch: readonly Pending[]): Promise<Inges
         idsByQueue.set(queue, ids);
       }
     }
-    const db = { executeSql: (text: string, values?: unknown[]) => client.query(text, values) };
+    const db = bossStatements(client);
     for (const [queue, ids] of idsByQueue) {
       if (queue === VERIFY_QUEUE) {
         await deps.boss.insert(queue, ids.map((inboxId) => ({ data: { inboxId } satisfies VerifyJob })), { db });
