@@ -83,6 +83,10 @@ describe('POST /apex/:flow', () => {
     const { rows } = await db.pool.query<{ previous: Record<string, unknown> }>("SELECT previous FROM forcehook.inbox WHERE delivery_id LIKE 'msg_prev:%'");
     expect(rows[0]?.previous).toMatchObject({ LastName: 'Old' });
     expect(rows[0]?.previous).not.toHaveProperty('attributes');
+    // An insert has no previous record: SQL NULL, not a JSON null.
+    await sendApex(service.url, 'contacts', callout('insert', [apexContact(4)]), { id: 'msg_no_prev' }).expect(202);
+    const { rows: inserted } = await db.pool.query<{ no_previous: boolean }>("SELECT previous IS NULL AS no_previous FROM forcehook.inbox WHERE delivery_id LIKE 'msg_no_prev:%'");
+    expect(inserted).toEqual([{ no_previous: true }]);
   });
 
   test('a delete carries the record in `old` and the mirror marks it deleted', async () => {
