@@ -87,10 +87,12 @@ interface InboxEventRow {
 /** Loads events by inbox id, oldest first (modstamp, then arrival). */
 export async function loadInboxEvents(db: Queryable, ids: readonly number[]): Promise<Map<number, SalesforceEvent>> {
   const { rows } = await db.query<InboxEventRow>(
-    `SELECT id, org_id, delivery_id, source, flow, sobject_type, record_id, operation, fields, previous, modstamp, received_at
-     FROM forcehook.inbox WHERE id = ANY($1::bigint[])
-     ORDER BY modstamp NULLS FIRST, id`,
-    [ids],
+    prepared(
+      `SELECT id, org_id, delivery_id, source, flow, sobject_type, record_id, operation, fields, previous, modstamp, received_at
+       FROM forcehook.inbox WHERE id = ANY($1::bigint[])
+       ORDER BY modstamp NULLS FIRST, id`,
+      [ids],
+    ),
   );
   const events = new Map<number, SalesforceEvent>();
   for (const r of rows) {

@@ -1,4 +1,4 @@
-import type { Queryable } from './pool.js';
+import { prepared, type Queryable } from './pool.js';
 
 export interface MirrorWrite {
   orgId: string;
@@ -41,27 +41,31 @@ async function upsertStatement(db: Queryable, writes: readonly MirrorWrite[], me
     : `SET fields = excluded.fields, modstamp = COALESCE(excluded.modstamp, r.modstamp), deleted = excluded.deleted,
            last_delivery_id = excluded.last_delivery_id, updated_at = now()
        WHERE ${newer}`;
+  // Field maps as one JSON array, split by jsonb_array_elements (see db/inbox.ts), zipped by ROWS FROM.
   const { rows } = await db.query<{ last_delivery_id: string }>(
-    `INSERT INTO forcehook.records AS r (org_id, sobject_type, record_id, fields, modstamp, deleted, last_delivery_id)
-     SELECT w.org_id, w.sobject_type, w.record_id, w.fields, w.modstamp, w.deleted, w.delivery_id
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::timestamptz[], $6::boolean[], $7::text[])
-          AS w(org_id, sobject_type, record_id, fields, modstamp, deleted, delivery_id),
-          -- Committed without waiting for the WAL flush: the worker's job completion, committed
-          -- synchronously right after, flushes it too, and a crash before that runs the job again.
-          (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
-     -- Every writer locks records in the same order, so two concurrent batches wait instead of deadlocking.
-     ORDER BY w.org_id, w.sobject_type, w.record_id
-     ON CONFLICT (org_id, sobject_type, record_id) DO UPDATE ${onConflict}
-     RETURNING r.last_delivery_id`,
-    [
-      writes.map((w) => w.orgId),
-      writes.map((w) => w.sobjectType),
-      writes.map((w) => w.recordId),
-      writes.map((w) => JSON.stringify(w.fields)),
-      writes.map((w) => w.modstamp),
-      writes.map((w) => w.deleted),
-      writes.map((w) => w.deliveryId),
-    ],
+    prepared(
+      `INSERT INTO forcehook.records AS r (org_id, sobject_type, record_id, fields, modstamp, deleted, last_delivery_id)
+       SELECT w.org_id, w.sobject_type, w.record_id, w.fields, w.modstamp, w.deleted, w.delivery_id
+       FROM ROWS FROM (unnest($1::text[]), unnest($2::text[]), unnest($3::text[]), jsonb_array_elements($4::jsonb),
+                       unnest($5::timestamptz[]), unnest($6::boolean[]), unnest($7::text[]))
+            AS w(org_id, sobject_type, record_id, fields, modstamp, deleted, delivery_id),
+            -- Committed without waiting for the WAL flush: the worker's job completion, committed
+            -- synchronously right after, flushes it too, and a crash before that runs the job again.
+            (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
+       -- Every writer locks records in the same order, so two concurrent batches wait instead of deadlocking.
+       ORDER BY w.org_id, w.sobject_type, w.record_id
+       ON CONFLICT (org_id, sobject_type, record_id) DO UPDATE ${onConflict}
+       RETURNING r.last_delivery_id`,
+      [
+        writes.map((w) => w.orgId),
+        writes.map((w) => w.sobjectType),
+        writes.map((w) => w.recordId),
+        JSON.stringify(writes.map((w) => w.fields)),
+        writes.map((w) => w.modstamp),
+        writes.map((w) => w.deleted),
+        writes.map((w) => w.deliveryId),
+      ],
+    ),
   );
   return rows.map((r) => r.last_delivery_id);
 }
