@@ -7,7 +7,7 @@
  *                    copy of forcehook.inbox (same indexes), 100 rows a statement, same connections
  *   Apex ingest      signed callouts of 1 and 200 records          -> records stored/s, p50/p99
  *                    ceiling (1 record): a bare Express endpoint + one INSERT
- *   fixed rate       1-record callouts at 500 requests/s            -> p99
+ *   fixed rate       1-record callouts at 500 requests/s, evenly spaced (open loop) -> p99 from when each was due
  *   worker           the mirror on a 100,000-event backlog stored through forcehook's ingest just
  *                    before (100 events a call, concurrent, as messages arrive) -> events/s handled
  *                    (forcehook.outcomes done/skipped); ceiling: raw upserts of the same records
