@@ -166,9 +166,11 @@ async function upsertQueueFailures(db: Queryable, failures: readonly QueueFailur
 }
 
 /**
- * Derives each row's status from its outcomes: failed if a handler failed, retrying if one is, done
- * once every handler it was routed to is done or skipped it, else back to received (a failure
- * cleared, other handlers still to run). Writes only rows whose status or error changed.
+ * Derives each row's status from its outcomes: failed if a handler failed or a write it caused is
+ * dead (Salesforce refused it for good; settleWrites failed the row, and a handler finishing later
+ * must not read it as done), retrying if a handler is, done once every handler it was routed to is
+ * done or skipped it, else back to received (a failure cleared, other handlers still to run).
+ * Writes only rows whose status or error changed.
  */
 export async function refreshInboxStatus(db: Queryable, ids: readonly number[]): Promise<void> {
   if (ids.length === 0) return;
@@ -177,6 +179,8 @@ export async function refreshInboxStatus(db: Queryable, ids: readonly number[]):
      FROM (
        SELECT r.id,
               CASE WHEN bool_or(o.outcome = 'failed') THEN 'failed'
+                   WHEN EXISTS (SELECT 1 FROM forcehook.salesforce_writes w
+                                WHERE w.status = 'dead' AND w.cause_org_id = r.org_id AND w.cause_delivery_id = r.delivery_id) THEN 'failed'
                    WHEN bool_or(o.outcome = 'retrying') THEN 'retrying'
                    WHEN count(*) FILTER (WHERE o.outcome IN ('done', 'skipped') AND o.handler = ANY(r.handlers)) >= cardinality(r.handlers) THEN 'done'
                    WHEN r.status IN ('retrying', 'failed', 'done') THEN 'received'

@@ -1,6 +1,7 @@
 import { contactMatchHandler } from '../../examples/contact-match/handlers/contact-match.js';
 import { defineHandler } from '../../src/work/define-handler.js';
 import { mirrorHandler } from '../../src/work/mirror.js';
+import { setOutcomes } from '../../src/db/outcomes.js';
 import { apexContact, SECRET_A, sendApex } from '../helpers/apex-callout.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
@@ -162,6 +163,10 @@ describe('the writer', () => {
     // The event that caused the dead write shows why, for `forcehook events`.
     const event = (await inboxRows(db.pool)).find((r) => r.delivery_id === `msg_validation:${bad}`);
     expect(event).toMatchObject({ status: 'failed', last_error: 'Salesforce FIELD_CUSTOM_VALIDATION_EXCEPTION: Description must not say bad (fields: Description)' });
+    // A handler outcome written after the write died (the mirror finishing late, a dead letter sent
+    // back) refreshes the row's status from its outcomes: the dead write still fails it.
+    await setOutcomes(db.pool, mirrorHandler.queue, [Number(event!.id)], 'done');
+    expect((await inboxRows(db.pool)).find((r) => r.delivery_id === `msg_validation:${bad}`)).toMatchObject({ status: 'failed', last_error: expect.stringContaining('FIELD_CUSTOM_VALIDATION_EXCEPTION') });
   });
 
   test('every REST call is counted and stored per day', async () => {
