@@ -48,8 +48,11 @@ describe('metrics and logs', () => {
     await waitFor('handlers done', async () => (await db.pool.query("SELECT count(*) FILTER (WHERE forcehook.event_status(id, status, handlers) <> 'done') AS n FROM forcehook.inbox")).rows[0].n === '0');
 
     await request(url).get('/metrics').expect(401);
-    const res = await request(url).get('/metrics').auth('prometheus', ADMIN).expect(200);
-    const text = res.text;
+    // The worker counts a batch's events just after their outcomes commit: the rows may be seen first.
+    const text = await waitFor('the handled events counted', async () => {
+      const res = await request(url).get('/metrics').auth('prometheus', ADMIN).expect(200);
+      return res.text.includes('forcehook_handler_events_total{handler="mirror",outcome="done"} 3') && res.text;
+    });
     expect(text).toContain('forcehook_events_total{source="outbound",result="accepted"} 2');
     expect(text).toContain('forcehook_events_total{source="outbound",result="duplicate"} 2');
     expect(text).toContain('forcehook_events_total{source="apex",result="accepted"} 1');

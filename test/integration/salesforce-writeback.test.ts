@@ -171,7 +171,11 @@ describe('the writer', () => {
 
   test('every REST call is counted and stored per day', async () => {
     await service.apiCalls.flush(db.pool);
-    const { rows } = await db.pool.query<{ calls: string }>('SELECT calls FROM forcehook.api_calls');
+    // The flusher may have been storing the count itself, in a statement still in flight.
+    const rows = await waitFor('every counted call stored', async () => {
+      const { rows: stored } = await db.pool.query<{ calls: string }>('SELECT calls FROM forcehook.api_calls');
+      return Number(stored[0]?.calls) === service.apiCalls.count && stored;
+    });
     const restCalls = sf.requests.filter((r) => r.path !== '/services/oauth2/token').length;
     // A call retried by jsforce after renewing the session reaches Salesforce twice but is one call of ours.
     expect(Number(rows[0]?.calls)).toBeGreaterThanOrEqual(restCalls - 1);

@@ -114,13 +114,14 @@ describe('Change Data Capture and Platform Events', () => {
     await s.start();
     expect(sf.subscriptions().at(-2)?.replayId).toBeGreaterThan(0);
     await waitFor('the missed events stored', async () => (await streamedRows()).length === before + 3);
-    change('DELETE', 2, {});
+    const deleted = change('DELETE', 2, {});
     await waitFor('the delete mirrored', async () => (await recordRows(db.pool)).find((r) => r.record_id === id(2))?.deleted === true);
+    await waitFor('its replay id saved', async () => (await savedReplayId(CDC)) === deleted);
     await s.stop();
-    // Resubscribing again from the saved replay id brings nothing twice.
+    // Resubscribing again asks only for what came after the saved replay id: nothing twice.
     const again = subscriber();
     await again.start();
-    await new Promise((r) => setTimeout(r, 400));
+    expect(sf.subscriptions().filter((x) => x.channel === CDC).at(-1)?.replayId).toBe(deleted);
     await again.stop();
     expect((await streamedRows()).length).toBe(before + 4);
     await waitFor('the newest name mirrored', async () => (await recordRows(db.pool)).find((r) => r.record_id === id(1))?.fields['LastName'] === 'While down 2');
