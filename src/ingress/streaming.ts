@@ -99,6 +99,11 @@ export class StreamSubscriber {
     this.generation.set(target.channel, generation);
     try {
       await client.subscribe(target.channel, (message) => this.enqueue(target, generation, message));
+      // stop() ran while this subscription was being made: it never saw this client.
+      if (this.stopped) {
+        client.disconnect();
+        return;
+      }
       this.clients.set(target.channel, client);
       this.deps.log.info({ channel: target.channel, replayId }, 'streaming subscribed');
     } catch (err) {

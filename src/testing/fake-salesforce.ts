@@ -19,7 +19,7 @@ interface BayeuxMessage {
 interface NodeAdapter {
   attach(server: Server): void;
   addExtension(extension: { incoming: (message: BayeuxMessage, callback: (message: BayeuxMessage) => void) => void }): void;
-  getClient(): { publish(channel: string, data: unknown): unknown };
+  getClient(): { publish(channel: string, data: unknown): unknown; disconnect(): unknown };
   close(): void;
 }
 const faye = createRequire(import.meta.url)('faye') as { NodeAdapter: new (options: { mount: string; timeout: number }) => NodeAdapter };
@@ -84,6 +84,8 @@ export class FakeSalesforce {
   }
 
   async stop(): Promise<void> {
+    // The server's own client (it publishes the events) polls the server until it says goodbye.
+    this.bayeux?.getClient().disconnect();
     this.bayeux?.close();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));

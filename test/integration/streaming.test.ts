@@ -152,6 +152,9 @@ describe('Change Data Capture and Platform Events', () => {
   test('an event that cannot be stored is not skipped: the channel replays from the saved replay id', async () => {
     const s = subscriber();
     await s.start();
+    // A saved replay id to come back to (without one the channel would resubscribe at new events only).
+    const saved = change('UPDATE', 3, { LastName: 'Before the failure' });
+    await waitFor('a replay id saved', async () => (await savedReplayId(CDC)) === saved);
     const before = (await streamedRows()).length;
     const s2 = subscriber({ ingest: 1 });
     await s.stop();
