@@ -50,3 +50,22 @@ export function classifySalesforceError(err: unknown): SalesforceError {
   }
   return new SalesforceError('UNKNOWN', message, true, err);
 }
+
+/** One record's answer in an sObject Collections call (create, update, upsert): Salesforce's SaveResult. */
+export interface SaveResult {
+  id?: string;
+  success: boolean;
+  errors?: { statusCode?: string; errorCode?: string; message?: string; fields?: string[] }[];
+}
+
+/**
+ * Why Salesforce refused one record of a Collections call, as forcehook stores and prints it:
+ * `Salesforce FIELD_CUSTOM_VALIDATION_EXCEPTION: Description must not say bad (fields: Description)`,
+ * retryable by its code. OPERATION_ENQUEUED (what a published Platform Event carries) is not the reason.
+ */
+export function saveResultError(result: SaveResult | undefined): SalesforceError {
+  const e = result?.errors?.find((x) => x.statusCode !== 'OPERATION_ENQUEUED');
+  const code = e?.statusCode ?? e?.errorCode ?? 'UNKNOWN';
+  const reason = e?.message ?? (result ? 'no reason given' : 'no result for this record');
+  return new SalesforceError(code, `${reason}${e?.fields?.length ? ` (fields: ${e.fields.join(', ')})` : ''}`, isRetryableCode(code));
+}

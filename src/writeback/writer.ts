@@ -5,7 +5,7 @@ import { claimDueWrites, settleWrites, type ClaimedWrite, type NewWrite, type Wr
 import type { SalesforceEvent } from '../events/salesforce-event.js';
 import type { Logger } from '../log.js';
 import type { ApiCallCounter } from './api-calls.js';
-import { classifySalesforceError, isRetryableCode } from './salesforce-errors.js';
+import { classifySalesforceError, saveResultError, type SalesforceError, type SaveResult } from './salesforce-errors.js';
 
 /** sObject Collections take at most 200 records a call. */
 export const COLLECTION_SIZE = 200;
@@ -188,32 +188,24 @@ export class WriteFlusher {
     } catch (err) {
       const error = classifySalesforceError(err);
       this.options.log.warn({ sobjectType: first.sobjectType, records: records.length, code: error.salesforceCode }, 'salesforce collection call failed');
-      return records.flatMap((r) => r.rows.map((row) => this.failure(row, error.salesforceCode, error.message, error.retryable)));
+      return records.flatMap((r) => r.rows.map((row) => this.failure(row, error)));
     }
     return records.flatMap((record, i) => {
       const result = results[i];
       if (result?.success) return record.rows.map((row): WriteOutcome => ({ id: row.id, status: 'done', salesforceId: result.id ?? null }));
-      const e = result?.errors?.[0];
-      const code = e?.statusCode ?? e?.errorCode ?? 'UNKNOWN';
-      const message = `Salesforce ${code}: ${e?.message ?? 'no result for this record'}${e?.fields?.length ? ` (fields: ${e.fields.join(', ')})` : ''}`;
-      return record.rows.map((row) => this.failure(row, code, message, isRetryableCode(code)));
+      const error = saveResultError(result);
+      return record.rows.map((row) => this.failure(row, error));
     });
   }
 
-  private failure(row: ClaimedWrite, code: string, message: string, retryable: boolean): WriteOutcome {
+  private failure(row: ClaimedWrite, { salesforceCode, message, retryable }: SalesforceError): WriteOutcome {
     const maxAttempts = this.options.maxAttempts ?? 10;
     if (!retryable) return { id: row.id, status: 'dead', error: message };
     if (row.attempts >= maxAttempts) return { id: row.id, status: 'dead', error: `gave up after ${row.attempts} attempts: ${message}` };
     const base = this.options.retryBaseSeconds ?? 2;
-    const floor = code === 'REQUEST_LIMIT_EXCEEDED' ? (this.options.limitBackoffSeconds ?? 300) : 0;
+    const floor = salesforceCode === 'REQUEST_LIMIT_EXCEEDED' ? (this.options.limitBackoffSeconds ?? 300) : 0;
     return { id: row.id, status: 'pending', error: message, retryInSeconds: Math.max(floor, Math.min(600, base * 2 ** (row.attempts - 1))) };
   }
-}
-
-interface SaveResult {
-  id?: string;
-  success: boolean;
-  errors?: { statusCode?: string; errorCode?: string; message?: string; fields?: string[] }[];
 }
 
 /** One record per target: the claimed rows of a record applied oldest first (modstamp, then id). */
