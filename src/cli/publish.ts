@@ -3,6 +3,7 @@ import { InputError, ConfigError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { ApiCallCounter } from '../writeback/api-calls.js';
 import { SalesforceConnector } from '../writeback/connection.js';
+import { saveResultError, type SaveResult } from '../writeback/salesforce-errors.js';
 import { COLLECTION_SIZE, PLATFORM_EVENT_NAME } from '../writeback/writer.js';
 import type { CliContext } from './connect.js';
 
@@ -47,18 +48,14 @@ export async function publishCommand(ctx: CliContext, eventType: string, events:
     const conn = await connector.connection();
     for (let i = 0; i < events.length; i += COLLECTION_SIZE) {
       const chunk = events.slice(i, i + COLLECTION_SIZE);
-      const saved = (await conn.create(eventType, chunk, { allOrNone: false })) as unknown as {
-        success: boolean;
-        errors?: { statusCode?: string; message?: string; fields?: string[] }[];
-      }[];
+      const saved = (await conn.create(eventType, chunk, { allOrNone: false })) as unknown as SaveResult[];
       saved.forEach((r, j) => {
         const enqueued = r.errors?.find((e) => e.statusCode === 'OPERATION_ENQUEUED')?.message;
-        const error = r.errors?.find((e) => e.statusCode !== 'OPERATION_ENQUEUED');
         results.push({
           index: i + j,
           success: r.success,
           ...(enqueued ? { eventUuid: enqueued } : {}),
-          ...(!r.success ? { error: `${error?.statusCode ?? 'UNKNOWN'}: ${error?.message ?? 'no reason given'}${error?.fields?.length ? ` (fields: ${error.fields.join(', ')})` : ''}` } : {}),
+          ...(!r.success ? { error: saveResultError(r).message } : {}),
         });
       });
     }

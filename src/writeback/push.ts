@@ -3,6 +3,7 @@ import type { Connection } from '@jsforce/jsforce-node';
 import type { Queryable } from '../db/pool.js';
 import { loadSyncEntries, saveSyncEntries } from '../db/sync-map.js';
 import { toId18 } from '../events/salesforce-id.js';
+import { saveResultError, type SaveResult } from './salesforce-errors.js';
 import { COLLECTION_SIZE } from './writer.js';
 import type { PushMapping } from './define-mapping.js';
 
@@ -73,14 +74,10 @@ async function viaCollections<Row>(conn: Connection, mapping: PushMapping<Row>, 
   const outcomes = new Map<string, Outcome>();
   for (let i = 0; i < pending.length; i += COLLECTION_SIZE) {
     const chunk = pending.slice(i, i + COLLECTION_SIZE);
-    const results = (await conn.upsert(mapping.sobjectType, chunk.map((p) => p.fields), mapping.externalIdField, { allOrNone: false })) as unknown as {
-      id?: string;
-      success: boolean;
-      errors?: { statusCode?: string; message?: string }[];
-    }[];
+    const results = (await conn.upsert(mapping.sobjectType, chunk.map((p) => p.fields), mapping.externalIdField, { allOrNone: false })) as unknown as SaveResult[];
     chunk.forEach((p, j) => {
       const r = results[j];
-      outcomes.set(p.localId, r?.success && r.id ? { salesforceId: toId18(r.id) } : { error: `${r?.errors?.[0]?.statusCode ?? 'UNKNOWN'}: ${r?.errors?.[0]?.message ?? 'no result'}` });
+      outcomes.set(p.localId, r?.success && r.id ? { salesforceId: toId18(r.id) } : { error: saveResultError(r).message });
     });
     onProgress?.(Math.min(i + COLLECTION_SIZE, pending.length), pending.length);
   }

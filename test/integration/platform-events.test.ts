@@ -163,7 +163,7 @@ test('forcehook publish sends events now, 200 a call, and prints each result', a
   expect(code).toBe(1);
   const report = JSON.parse(run.output.filter((l) => !l.startsWith('{"level"')).join('\n')) as { published: number; failed: number; apiCalls: number; results: { index: number; success: boolean; error?: string; eventUuid?: string }[] };
   expect(report).toMatchObject({ published: 299, failed: 1 });
-  expect(report.results.find((r) => !r.success)).toMatchObject({ index: 250, error: expect.stringMatching(/REQUIRED_FIELD_MISSING.*Amount__c/) as unknown });
+  expect(report.results.find((r) => !r.success)).toMatchObject({ index: 250, error: 'Salesforce REQUIRED_FIELD_MISSING: Required fields are missing: [Amount__c] (fields: Amount__c)' });
   expect(report.results[0]!.eventUuid).toMatch(/^[0-9a-f-]{36}$/);
   expect(sf.createCalls().length - creates).toBe(2);
   const refused = runCli(['publish', 'Contact', '--json', '{}'], env);

@@ -75,4 +75,12 @@ describe('pushing local rows to Salesforce', () => {
     expect((await cli.exited).code).toBe(0);
     expect(cli.output.at(-1)).toMatch(/^pushed app-users to Contact: 1 upserted, 1 unchanged, 0 failed \(collections; \d+ API calls so far\)$/);
   }, 30_000);
+
+  test('a row Salesforce refuses is printed with its reason and the push exits 1', async () => {
+    await db.pool.query("UPDATE forcehook.app_users SET name = 'Refused' WHERE id = 'u000005'");
+    sf.failRecord('u000005', { statusCode: 'REQUIRED_FIELD_MISSING', message: 'Required fields are missing: [LastName]', fields: ['LastName'] }, 1);
+    const cli = runCli(['push', 'app-users', '--ids', 'u000005'], { DATABASE_URL: db.url, DATABASE_SSL: 'off', SALESFORCE_ORG_IDS: ORG_15, FORCEHOOK_EXAMPLES: 'contact-match', ...fakeSalesforceEnv(sf.url) });
+    expect((await cli.exited).code).toBe(1);
+    expect(cli.output).toContain('  u000005: Salesforce REQUIRED_FIELD_MISSING: Required fields are missing: [LastName] (fields: LastName)');
+  }, 30_000);
 });
