@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { InputError, ConfigError } from '../errors.js';
-import { createLogger } from '../log.js';
-import { ApiCallCounter } from '../writeback/api-calls.js';
-import { SalesforceConnector } from '../writeback/connection.js';
+import { InputError } from '../errors.js';
 import { saveResultError, type SaveResult } from '../writeback/salesforce-errors.js';
 import { COLLECTION_SIZE, PLATFORM_EVENT_NAME } from '../writeback/writer.js';
 import type { CliContext } from './connect.js';
+import { withSalesforce } from './salesforce-session.js';
 
 type Out = (text: string) => void;
 
@@ -40,11 +38,8 @@ export function parseEventsArgument(text: string): Record<string, unknown>[] {
  */
 export async function publishCommand(ctx: CliContext, eventType: string, events: Record<string, unknown>[], json: boolean, out: Out): Promise<boolean> {
   if (!PLATFORM_EVENT_NAME.test(eventType)) throw new InputError('INVALID_MESSAGE', `${eventType} is not a Platform Event: its API name ends in __e, such as Order_Approved__e.`);
-  if (!ctx.config.salesforce) throw new ConfigError('Publishing needs Salesforce credentials: set the SALESFORCE_* variables (see README, Calling back into Salesforce).');
-  const counter = new ApiCallCounter();
-  const connector = new SalesforceConnector(ctx.config.salesforce, counter, createLogger('warn', process.stderr));
-  const results: PublishResult[] = [];
-  try {
+  return withSalesforce(ctx, 'Publishing Platform Events', async (connector, counter) => {
+    const results: PublishResult[] = [];
     const conn = await connector.connection();
     for (let i = 0; i < events.length; i += COLLECTION_SIZE) {
       const chunk = events.slice(i, i + COLLECTION_SIZE);
@@ -59,14 +54,12 @@ export async function publishCommand(ctx: CliContext, eventType: string, events:
         });
       });
     }
-  } finally {
-    await counter.flush(ctx.pool).catch(() => undefined);
-  }
-  const failed = results.filter((r) => !r.success).length;
-  if (json) out(JSON.stringify({ eventType, published: results.length - failed, failed, apiCalls: counter.count, results }, null, 2));
-  else {
-    for (const r of results.filter((x) => !x.success)) out(`event ${r.index}: ${r.error ?? ''}`);
-    out(`published ${results.length - failed} of ${results.length} ${eventType}; ${counter.count} API calls`);
-  }
-  return failed === 0;
+    const failed = results.filter((r) => !r.success).length;
+    if (json) out(JSON.stringify({ eventType, published: results.length - failed, failed, apiCalls: counter.count, results }, null, 2));
+    else {
+      for (const r of results.filter((x) => !x.success)) out(`event ${r.index}: ${r.error ?? ''}`);
+      out(`published ${results.length - failed} of ${results.length} ${eventType}; ${counter.count} API calls`);
+    }
+    return failed === 0;
+  });
 }

@@ -1,30 +1,26 @@
-import { ConfigError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { HandlerRegistry } from '../work/registry.js';
-import { createLogger } from '../log.js';
 import { ensureHandlerQueues } from '../inbox/boss.js';
 import { createIngest } from '../inbox/ingest.js';
-import { ApiCallCounter } from '../writeback/api-calls.js';
-import { SalesforceConnector } from '../writeback/connection.js';
 import { reconcile } from '../ingress/reconcile.js';
 import type { CliContext } from './connect.js';
+import { withSalesforce } from './salesforce-session.js';
 
 type Out = (text: string) => void;
 
 /** `forcehook reconcile <sobject>`: pull what changed since the cursor (or --since) now, with progress. */
 export async function reconcileCommand(ctx: CliContext, sobjectType: string, options: { flow?: string; since?: Date }, out: Out, progress: Out): Promise<void> {
-  if (!ctx.config.salesforce) throw new ConfigError('Reconciliation reads from Salesforce: set the SALESFORCE_* credentials (see README, Calling back into Salesforce).');
-  const flow = options.flow ?? ctx.config.reconcile.targets.find((t) => t.sobjectType === sobjectType)?.flow;
-  if (!flow) throw new UsageError(`Name the flow ${sobjectType} records belong to with --flow (or list ${sobjectType}=<flow> in RECONCILE).`);
-  const counter = new ApiCallCounter();
-  const connector = new SalesforceConnector(ctx.config.salesforce, counter, createLogger('warn', process.stderr));
-  await ensureHandlerQueues(ctx.boss, ctx.handlers);
-  const ingest = createIngest({ pool: ctx.pool, boss: ctx.boss, registry: new HandlerRegistry(ctx.handlers) });
-  const result = await reconcile(
-    { db: ctx.pool, connection: () => connector.connection(), orgId: () => connector.orgId(), ingest },
-    { sobjectType, flow },
-    { ...(options.since ? { since: options.since } : {}), onPage: (p) => progress(`\rpage ${p.pages}: ${p.records} records, ${p.accepted} new`) },
-  );
-  if (result.pages > 0) progress('\n');
-  await counter.flush(ctx.pool);
-  out(`reconciled ${sobjectType} into flow ${flow}: ${result.records} records, ${result.accepted} new, ${result.records - result.accepted} already seen; ${counter.count} API calls`);
+  await withSalesforce(ctx, 'Reconciliation reads from Salesforce', async (connector, counter) => {
+    const flow = options.flow ?? ctx.config.reconcile.targets.find((t) => t.sobjectType === sobjectType)?.flow;
+    if (!flow) throw new UsageError(`Name the flow ${sobjectType} records belong to with --flow (or list ${sobjectType}=<flow> in RECONCILE).`);
+    await ensureHandlerQueues(ctx.boss, ctx.handlers);
+    const ingest = createIngest({ pool: ctx.pool, boss: ctx.boss, registry: new HandlerRegistry(ctx.handlers) });
+    const result = await reconcile(
+      { db: ctx.pool, connection: () => connector.connection(), orgId: () => connector.orgId(), ingest },
+      { sobjectType, flow },
+      { ...(options.since ? { since: options.since } : {}), onPage: (p) => progress(`\rpage ${p.pages}: ${p.records} records, ${p.accepted} new`) },
+    );
+    if (result.pages > 0) progress('\n');
+    out(`reconciled ${sobjectType} into flow ${flow}: ${result.records} records, ${result.accepted} new, ${result.records - result.accepted} already seen; ${counter.count} API calls`);
+  });
 }

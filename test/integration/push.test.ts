@@ -83,4 +83,15 @@ describe('pushing local rows to Salesforce', () => {
     expect((await cli.exited).code).toBe(1);
     expect(cli.output).toContain('  u000005: Salesforce REQUIRED_FIELD_MISSING: Required fields are missing: [LastName] (fields: LastName)');
   }, 30_000);
+
+  test('a push that fails still adds the API calls it made to forcehook.api_calls', async () => {
+    const stored = async () => Number((await db.pool.query<{ n: string }>('SELECT coalesce(sum(calls), 0) AS n FROM forcehook.api_calls')).rows[0]?.n);
+    const before = await stored();
+    await db.pool.query("UPDATE forcehook.app_users SET name = 'Broken' WHERE id = 'u000006'");
+    sf.failNext({ method: 'PATCH', pathIncludes: '/composite/sobjects', status: 400, body: [{ errorCode: 'INVALID_FIELD', message: 'No such column Broken__c' }] });
+    const cli = runCli(['push', 'app-users', '--ids', 'u000006'], { DATABASE_URL: db.url, DATABASE_SSL: 'off', SALESFORCE_ORG_IDS: ORG_15, FORCEHOOK_EXAMPLES: 'contact-match', ...fakeSalesforceEnv(sf.url) });
+    expect((await cli.exited).code).toBe(1);
+    expect(cli.output.join('\n')).toContain('No such column Broken__c');
+    expect(await stored()).toBeGreaterThan(before);
+  }, 30_000);
 });
