@@ -31,6 +31,8 @@ async function addUsers(from: number, count: number): Promise<void> {
 
 const deps = () => ({ db: db.pool, connection: () => connector.connection() });
 const bulkCalls = () => sf.apiRequests((r) => r.path.includes('/jobs/ingest'));
+/** `forcehook push app-users --ids <ids>` against the fake Salesforce. */
+const pushCli = (ids: string) => runCli(['push', 'app-users', '--ids', ids], { DATABASE_URL: db.url, DATABASE_SSL: 'off', SALESFORCE_ORG_IDS: ORG_15, FORCEHOOK_EXAMPLES: 'contact-match', ...fakeSalesforceEnv(sf.url) });
 
 describe('pushing local rows to Salesforce', () => {
   test('50 rows go through Collections, each Salesforce id is recorded, and an unchanged re-push makes no call', async () => {
@@ -71,7 +73,7 @@ describe('pushing local rows to Salesforce', () => {
 
   test('forcehook push <mapping> --ids runs it from the command line', async () => {
     await db.pool.query("UPDATE forcehook.app_users SET name = 'Again' WHERE id = 'u000003'");
-    const cli = runCli(['push', 'app-users', '--ids', 'u000003,u000004'], { DATABASE_URL: db.url, DATABASE_SSL: 'off', SALESFORCE_ORG_IDS: ORG_15, FORCEHOOK_EXAMPLES: 'contact-match', ...fakeSalesforceEnv(sf.url) });
+    const cli = pushCli('u000003,u000004');
     expect((await cli.exited).code).toBe(0);
     expect(cli.output.at(-1)).toMatch(/^pushed app-users to Contact: 1 upserted, 1 unchanged, 0 failed \(collections; \d+ API calls so far\)$/);
   }, 30_000);
@@ -79,7 +81,7 @@ describe('pushing local rows to Salesforce', () => {
   test('a row Salesforce refuses is printed with its reason and the push exits 1', async () => {
     await db.pool.query("UPDATE forcehook.app_users SET name = 'Refused' WHERE id = 'u000005'");
     sf.failRecord('u000005', { statusCode: 'REQUIRED_FIELD_MISSING', message: 'Required fields are missing: [LastName]', fields: ['LastName'] }, 1);
-    const cli = runCli(['push', 'app-users', '--ids', 'u000005'], { DATABASE_URL: db.url, DATABASE_SSL: 'off', SALESFORCE_ORG_IDS: ORG_15, FORCEHOOK_EXAMPLES: 'contact-match', ...fakeSalesforceEnv(sf.url) });
+    const cli = pushCli('u000005');
     expect((await cli.exited).code).toBe(1);
     expect(cli.output).toContain('  u000005: Salesforce REQUIRED_FIELD_MISSING: Required fields are missing: [LastName] (fields: LastName)');
   }, 30_000);
@@ -89,7 +91,7 @@ describe('pushing local rows to Salesforce', () => {
     const before = await stored();
     await db.pool.query("UPDATE forcehook.app_users SET name = 'Broken' WHERE id = 'u000006'");
     sf.failNext({ method: 'PATCH', pathIncludes: '/composite/sobjects', status: 400, body: [{ errorCode: 'INVALID_FIELD', message: 'No such column Broken__c' }] });
-    const cli = runCli(['push', 'app-users', '--ids', 'u000006'], { DATABASE_URL: db.url, DATABASE_SSL: 'off', SALESFORCE_ORG_IDS: ORG_15, FORCEHOOK_EXAMPLES: 'contact-match', ...fakeSalesforceEnv(sf.url) });
+    const cli = pushCli('u000006');
     expect((await cli.exited).code).toBe(1);
     expect(cli.output.join('\n')).toContain('No such column Broken__c');
     expect(await stored()).toBeGreaterThan(before);
