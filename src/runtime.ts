@@ -126,7 +126,10 @@ function configure(options: StartOptions): { config: Config; log: Logger } {
 /** forcehook's migrations and the deployment's, then a warning when the pools could exhaust the server. */
 async function migrateAndCheckConnections(pool: pg.Pool, settings: ConnectionSettings, user: ReturnType<typeof userMigrations>, log: Logger): Promise<void> {
   const applied = await migrate(pool, { user });
-  if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
+  if (applied.core.length + applied.user.length > 0) {
+    // forcehook's by version, the deployment's by file (their versions are numbered apart and may repeat forcehook's).
+    log.info({ migrations: applied.core.map((m) => m.version), userMigrations: applied.user.map((m) => m.file) }, 'database migrated');
+  }
   const tooMany = connectionWarning(await readConnectionLimits(pool), settings.max, pool.totalCount);
   if (tooMany) log.warn(tooMany);
 }

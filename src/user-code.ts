@@ -1,8 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { FileMigration } from './db/migrate.js';
-import { readMigrations } from './db/migrations.js';
+import { readMigrations, type Migration } from './db/migrations.js';
 import { ConfigError } from './errors.js';
 import type { Handler } from './work/define-handler.js';
 import { handlers as builtInHandlers } from './work/built-in.js';
@@ -105,9 +104,9 @@ export async function loadPushMappings(env: Env): Promise<RegisteredPush[]> {
  * in an earlier folder (an example copied into migrations/ and also named in FORCEHOOK_EXAMPLES)
  * is the same migration and is read once.
  */
-export function userMigrations(env: Env): FileMigration[] {
+export function userMigrations(env: Env): Migration[] {
   const seen = new Set<string>();
-  const migrations: FileMigration[] = [];
+  const migrations: Migration[] = [];
   for (const { dir, setBy } of userCodeFolders(env).migrations) {
     if (!existsSync(dir)) {
       if (setBy) throw new ConfigError(`${setBy}: ${dir} does not exist`);
@@ -115,10 +114,9 @@ export function userMigrations(env: Env): FileMigration[] {
     }
     // readMigrations throws a ConfigError naming the file for a bad name or a repeated version.
     for (const m of readMigrations(dir)) {
-      const file = `${String(m.version).padStart(4, '0')}_${m.name.replaceAll(' ', '_')}.sql`;
-      if (seen.has(file)) continue;
-      seen.add(file);
-      migrations.push({ ...m, file });
+      if (seen.has(m.file)) continue;
+      seen.add(m.file);
+      migrations.push(m);
     }
   }
   return migrations;

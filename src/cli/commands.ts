@@ -88,7 +88,8 @@ program
     const pool = createPool(settings, log);
     try {
       const applied = await migrate(pool, { user: userMigrations(process.env) });
-      console.log(applied.length ? `applied: ${applied.map((m) => `${m.version} ${m.name}`).join(', ')}` : 'database is up to date');
+      const names = [...applied.core.map((m) => `${m.version} ${m.name}`), ...applied.user.map((m) => `${m.version} ${m.file}`)];
+      console.log(names.length ? `applied: ${names.join(', ')}` : 'database is up to date');
     } finally {
       await pool.end();
       await embedded?.stop();

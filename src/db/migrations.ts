@@ -12,6 +12,8 @@ import { packageRoot } from '../package-root.js';
 export interface Migration {
   version: number;
   name: string;
+  /** The file's name as found on disk (`0001_app_users.sql`): what forcehook.user_migrations records. */
+  file: string;
   sql: string;
 }
 
@@ -28,7 +30,7 @@ export function readMigrations(dir: string): Migration[] {
     if (!file.endsWith('.sql')) continue;
     const m = FILE.exec(file);
     if (!m) throw new ConfigError(`${join(dir, file)}: a migration file is named NNNN_name.sql (four digits, then lower-case letters, digits, _ and -)`);
-    migrations.push({ version: Number(m[1]), name: m[2]!.replaceAll('_', ' '), sql: readFileSync(join(dir, file), 'utf8') });
+    migrations.push({ version: Number(m[1]), name: m[2]!.replaceAll('_', ' '), file, sql: readFileSync(join(dir, file), 'utf8') });
   }
   for (let i = 1; i < migrations.length; i++) {
     if (migrations[i]!.version === migrations[i - 1]!.version) throw new ConfigError(`${dir}: two migrations have version ${migrations[i]!.version}`);

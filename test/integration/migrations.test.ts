@@ -47,11 +47,11 @@ describe('migrations', () => {
       expect(await tableExists(db.pool, 'forcehook.inbox')).toBe(true);
       expect(await tableExists(db.pool, 'forcehook.app_users')).toBe(false);
       const applied = await migrate(db.pool, { user: userMigrations({ FORCEHOOK_EXAMPLES: 'contact-match' }) });
-      expect(applied.map((m) => m.name)).toEqual(['0001_app_users.sql']);
+      expect(applied.user.map((m) => m.file)).toEqual(['0001_app_users.sql']);
       expect(await tableExists(db.pool, 'forcehook.app_users')).toBe(true);
       expect((await db.pool.query('SELECT file FROM forcehook.user_migrations')).rows).toEqual([{ file: '0001_app_users.sql' }]);
       // Applied once: a second run does nothing.
-      expect(await migrate(db.pool, { user: userMigrations({ FORCEHOOK_EXAMPLES: 'contact-match' }) })).toEqual([]);
+      expect(await migrate(db.pool, { user: userMigrations({ FORCEHOOK_EXAMPLES: 'contact-match' }) })).toEqual({ core: [], user: [] });
     } finally {
       await db.drop();
     }
@@ -81,7 +81,7 @@ describe('migrations', () => {
     const db = await emptyDatabase();
     try {
       const applied = await migrate(db.pool, { user: userMigrations({ FORCEHOOK_MIGRATIONS_DIR: mine }) });
-      expect(applied.slice(-2).map((m) => m.name)).toEqual(['0001_invoices.sql', '0002_invoice_status.sql']);
+      expect(applied.user.map((m) => m.file)).toEqual(['0001_invoices.sql', '0002_invoice_status.sql']);
       expect((await db.pool.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'invoices' ORDER BY 1")).rows).toEqual([
         { column_name: 'id' },
         { column_name: 'status' },

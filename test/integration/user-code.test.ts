@@ -1,0 +1,58 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli-process.js';
+import { createTestDatabase } from '../helpers/database.js';
+import { OUTBOUND_TOKEN, ORG_15 } from '../helpers/service.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const SLOW = 90_000;
+
+/** A JSON log line, or undefined for any other output. */
+function logLine(line: string): { msg?: string; migrations?: unknown; userMigrations?: unknown } | undefined {
+  try {
+    return JSON.parse(line) as { msg?: string };
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the user code loader does beside loading handlers (user-handlers.test.ts): migrations, and what it refuses. */
+describe('user migrations', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'forcehook-user-code-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test(
+    'the start-up log names the user migrations it applied by file: two version 1s stay apart',
+    async () => {
+      const mine = join(dir, 'log-migrations');
+      mkdirSync(mine);
+      writeFileSync(join(mine, '0001_invoices.sql'), 'CREATE TABLE invoices (id text PRIMARY KEY);');
+      const db = await createTestDatabase();
+      try {
+        const cli = runCli(['start'], {
+          DATABASE_URL: db.url,
+          DATABASE_SSL: 'off',
+          PORT: '0',
+          SALESFORCE_ORG_IDS: ORG_15,
+          OUTBOUND_TOKEN,
+          LOG_LEVEL: 'info',
+          FORCEHOOK_MIGRATIONS_DIR: mine,
+          FORCEHOOK_EXAMPLES: 'contact-match',
+        });
+        await cli.port;
+        const line = await waitFor('the start-up log line of the migrations', async () => cli.output.map(logLine).find((l) => l?.msg === 'database migrated'));
+        // The test database is a copy of a migrated template: none of forcehook's is left to apply.
+        expect({ migrations: line.migrations, userMigrations: line.userMigrations }).toEqual({ migrations: [], userMigrations: ['0001_invoices.sql', '0001_app_users.sql'] });
+        cli.child.kill('SIGTERM');
+        expect((await cli.exited).code).toBe(0);
+      } finally {
+        await db.drop();
+      }
+    },
+    SLOW,
+  );
+});
