@@ -107,13 +107,10 @@ export async function loadPushMappings(env: Env): Promise<RegisteredPush[]> {
 export function userMigrations(env: Env): Migration[] {
   const seen = new Set<string>();
   const migrations: Migration[] = [];
-  for (const { dir, setBy } of userCodeFolders(env).migrations) {
-    if (!existsSync(dir)) {
-      if (setBy) throw new ConfigError(`${setBy}: ${dir} does not exist`);
-      continue;
-    }
+  for (const folder of userCodeFolders(env).migrations) {
+    if (!present(folder)) continue;
     // readMigrations throws a ConfigError naming the file for a bad name or a repeated version.
-    for (const m of readMigrations(dir)) {
+    for (const m of readMigrations(folder.dir)) {
       if (seen.has(m.file)) continue;
       seen.add(m.file);
       migrations.push(m);
@@ -126,17 +123,25 @@ function list(value: string | undefined): string[] {
   return (value ?? '').split(',').map((p) => p.trim()).filter(Boolean);
 }
 
+/**
+ * Whether a folder is there to read. A folder named by a variable (FORCEHOOK_*_DIR) must exist: a
+ * typo must not silently load nothing. A default folder may be absent (a deployment without any).
+ */
+function present({ dir, setBy }: Folder): boolean {
+  if (existsSync(dir)) return true;
+  if (setBy) throw new ConfigError(`${setBy}: ${dir} does not exist`);
+  return false;
+}
+
 /** The .js/.mjs files of a folder, sorted; none when a default folder does not exist. */
-function modulesIn({ dir, setBy }: Folder, kind: 'handlers' | 'mappings'): string[] {
-  if (!existsSync(dir)) {
-    if (setBy) throw new ConfigError(`${setBy}: ${dir} does not exist`);
-    uncompiled(kind, dir);
-    return [];
-  }
-  const files = readdirSync(dir)
-    .filter((f) => /\.m?js$/.test(f))
-    .sort()
-    .map((f) => join(dir, f));
+function modulesIn(folder: Folder, kind: 'handlers' | 'mappings'): string[] {
+  const { dir } = folder;
+  const files = present(folder)
+    ? readdirSync(dir)
+        .filter((f) => /\.m?js$/.test(f))
+        .sort()
+        .map((f) => join(dir, f))
+    : [];
   uncompiled(kind, dir, files);
   return files;
 }
@@ -145,7 +150,7 @@ function modulesIn({ dir, setBy }: Folder, kind: 'handlers' | 'mappings'): strin
  * A TypeScript file in the package's handlers/ or mappings/ with no compiled twin in dist/ would be
  * silently ignored: say what to run instead.
  */
-function uncompiled(kind: 'handlers' | 'mappings', dir: string, compiled: readonly string[] = []): void {
+function uncompiled(kind: 'handlers' | 'mappings', dir: string, compiled: readonly string[]): void {
   const root = packageRoot();
   if (dir !== join(root, 'dist', kind)) return;
   const source = join(root, kind);

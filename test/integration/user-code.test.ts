@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadHandlers, loadPushMappings, userMigrations } from '../../src/user-code.js';
 import { runCli } from '../helpers/cli-process.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { OUTBOUND_TOKEN, ORG_15 } from '../helpers/service.js';
@@ -55,4 +56,14 @@ describe('user migrations', () => {
     },
     SLOW,
   );
+});
+
+describe('user code folders', () => {
+  test('a folder named by a FORCEHOOK_*_DIR variable must exist: a typo must not load nothing silently', async () => {
+    const absent = join(tmpdir(), `forcehook-absent-${process.pid}`);
+    const refused = (variable: string) => ({ code: 'CONFIG_INVALID', message: `${variable}: ${absent} does not exist` });
+    await expect(loadHandlers({ FORCEHOOK_HANDLERS_DIR: absent })).rejects.toMatchObject(refused('FORCEHOOK_HANDLERS_DIR'));
+    await expect(loadPushMappings({ FORCEHOOK_MAPPINGS_DIR: absent })).rejects.toMatchObject(refused('FORCEHOOK_MAPPINGS_DIR'));
+    expect(() => userMigrations({ FORCEHOOK_MIGRATIONS_DIR: absent })).toThrow(expect.objectContaining(refused('FORCEHOOK_MIGRATIONS_DIR')));
+  });
 });
