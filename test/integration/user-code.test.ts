@@ -1,6 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { migrate } from '../../src/db/migrate.js';
 import { loadHandlers, loadPushMappings, userMigrations } from '../../src/user-code.js';
 import { runCli } from '../helpers/cli-process.js';
 import { createTestDatabase } from '../helpers/database.js';
@@ -25,6 +26,27 @@ describe('user migrations', () => {
     dir = mkdtempSync(join(tmpdir(), 'forcehook-user-code-'));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('an example named in FORCEHOOK_EXAMPLES and also copied into migrations/ is applied once', async () => {
+    const mine = join(dir, 'copied-example');
+    mkdirSync(mine);
+    copyFileSync(join('examples', 'contact-match', 'migrations', '0001_app_users.sql'), join(mine, '0001_app_users.sql'));
+    const env = { FORCEHOOK_MIGRATIONS_DIR: mine, FORCEHOOK_EXAMPLES: 'contact-match' };
+    const db = await createTestDatabase();
+    try {
+      // The loader reads it once (from migrations/, the first folder that has it)...
+      expect(userMigrations(env).map((m) => m.file)).toEqual(['0001_app_users.sql']);
+      // ...so one run applies and records it once (twice would break the primary key of user_migrations)...
+      const applied = await migrate(db.pool, { user: userMigrations(env) });
+      expect(applied.user.map((m) => m.file)).toEqual(['0001_app_users.sql']);
+      expect((await db.pool.query('SELECT file FROM forcehook.user_migrations')).rows).toEqual([{ file: '0001_app_users.sql' }]);
+      // ...and it is applied from then on, whichever folder still has it.
+      expect(await migrate(db.pool, { user: userMigrations(env) })).toEqual({ core: [], user: [] });
+      expect(await migrate(db.pool, { user: userMigrations({ FORCEHOOK_EXAMPLES: 'contact-match' }) })).toEqual({ core: [], user: [] });
+    } finally {
+      await db.drop();
+    }
+  });
 
   test(
     'the start-up log names the user migrations it applied by file: two version 1s stay apart',
