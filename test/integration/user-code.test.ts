@@ -1,12 +1,18 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { migrate } from '../../src/db/migrate.js';
 import { loadHandlers, loadPushMappings, userMigrations } from '../../src/user-code.js';
 import { runCli } from '../helpers/cli-process.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { OUTBOUND_TOKEN, ORG_15 } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
+
+// The user code loader (src/user-code.ts) beyond a handler dropped in and run (user-handlers.test.ts):
+// user migrations, the rule for folders, and the refusal of handlers that were not compiled.
 
 const SLOW = 90_000;
 
@@ -19,7 +25,6 @@ function logLine(line: string): { msg?: string; migrations?: unknown; userMigrat
   }
 }
 
-/** What the user code loader does beside loading handlers (user-handlers.test.ts): migrations, and what it refuses. */
 describe('user migrations', () => {
   let dir: string;
   beforeAll(() => {
@@ -88,4 +93,70 @@ describe('user code folders', () => {
     await expect(loadPushMappings({ FORCEHOOK_MAPPINGS_DIR: absent })).rejects.toMatchObject(refused('FORCEHOOK_MAPPINGS_DIR'));
     expect(() => userMigrations({ FORCEHOOK_MIGRATIONS_DIR: absent })).toThrow(expect.objectContaining(refused('FORCEHOOK_MIGRATIONS_DIR')));
   });
+});
+
+/**
+ * The built package copied to a folder of its own (package.json, dist/src, node_modules linked):
+ * its package root is that folder, so its handlers/ and dist/handlers can be written without
+ * touching this checkout's, which the processes of other test files read at the same time.
+ */
+function packageCopy(): string {
+  const root = mkdtempSync(join(tmpdir(), 'forcehook-package-'));
+  copyFileSync('package.json', join(root, 'package.json'));
+  cpSync(join('dist', 'src'), join(root, 'dist', 'src'), { recursive: true });
+  symlinkSync(resolve('node_modules'), join(root, 'node_modules'), 'dir');
+  return root;
+}
+
+/** The names of the handlers loaded, or the error the loader threw. */
+type Loaded = { handlers: string[] } | { error: { name: string; code: string; message: string } };
+
+/** loadHandlers of the copy at `root`, with no variables set (the default folders), run in a process of its own. */
+async function loadHandlersOf(root: string): Promise<Loaded> {
+  const script = `
+    const { loadHandlers } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'src', 'user-code.js')).href)});
+    try {
+      console.log(JSON.stringify({ handlers: (await loadHandlers({})).map((h) => h.name) }));
+    } catch (err) {
+      console.log(JSON.stringify({ error: { name: err.constructor.name, code: err.code, message: err.message } }));
+    }`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env['PATH'] ?? '' } });
+  return JSON.parse(stdout) as Loaded;
+}
+
+const HANDLER = (name: string): string => `import { defineHandler } from 'forcehook';
+export const handler = defineHandler({ name: '${name}', match: { flow: 'contacts' }, async handle() {} });
+`;
+
+describe('a handlers/*.ts with no compiled twin in dist/handlers', () => {
+  let root: string;
+  beforeAll(() => {
+    root = packageCopy();
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  test(
+    'stops the loader with a ConfigError saying to build, instead of running without it',
+    async () => {
+      // Nothing of yours, and no dist/handlers: the built-in handler alone.
+      expect(await loadHandlersOf(root)).toEqual({ handlers: ['mirror'] });
+      const notCompiled = (file: string): Loaded => ({
+        error: { name: 'ConfigError', code: 'CONFIG_INVALID', message: `handlers/${file} is not compiled: run \`npm run build\` (npm start does) so dist/handlers has it` },
+      });
+      // Never built: no dist/handlers at all.
+      mkdirSync(join(root, 'handlers'));
+      writeFileSync(join(root, 'handlers', 'early.ts'), HANDLER('early'));
+      expect(await loadHandlersOf(root)).toEqual(notCompiled('early.ts'));
+      // Built, then a handler added without building again.
+      mkdirSync(join(root, 'dist', 'handlers'));
+      writeFileSync(join(root, 'dist', 'handlers', 'early.js'), HANDLER('early'));
+      expect(await loadHandlersOf(root)).toEqual({ handlers: ['mirror', 'early'] });
+      writeFileSync(join(root, 'handlers', 'late.ts'), HANDLER('late'));
+      expect(await loadHandlersOf(root)).toEqual(notCompiled('late.ts'));
+      // Built again: both run.
+      writeFileSync(join(root, 'dist', 'handlers', 'late.js'), HANDLER('late'));
+      expect(await loadHandlersOf(root)).toEqual({ handlers: ['mirror', 'early', 'late'] });
+    },
+    SLOW,
+  );
 });
