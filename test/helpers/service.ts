@@ -44,6 +44,11 @@ export function fakeConnector(url: string, extra: Record<string, string> = {}): 
   return new SalesforceConnector(config.salesforce!, new ApiCallCounter(), createLogger('silent'));
 }
 
+/** The environment forcehook starts with on a test database and a free port (a real database needs the org and token). */
+export function serviceEnv(db: { url: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return { DATABASE_URL: db.url, DATABASE_SSL: 'off', PORT: '0', SALESFORCE_ORG_IDS: ORG_15, OUTBOUND_TOKEN, LOG_LEVEL: 'info', ...extra };
+}
+
 /** Runs forcehook as `npm start` would, on the test file's database and a free port. */
 export async function startTestService(
   db: TestDatabase,
@@ -52,15 +57,7 @@ export async function startTestService(
   const running = await startForcehook({
     web: options.web ?? true,
     worker: options.worker ?? true,
-    env: {
-      DATABASE_URL: db.url,
-      DATABASE_SSL: 'off',
-      PORT: '0',
-      SALESFORCE_ORG_IDS: ORG_15,
-      OUTBOUND_TOKEN,
-      LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
-      ...options.env,
-    },
+    env: serviceEnv(db, { LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent', ...options.env }),
     ...(options.handlers ? { handlers: options.handlers } : {}),
     // Salesforce write retries in milliseconds, not minutes.
     flusher: { retryBaseSeconds: 0.05, limitBackoffSeconds: 0.2, ...options.flusher },

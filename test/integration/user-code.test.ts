@@ -8,7 +8,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { loadHandlers, loadPushMappings, userMigrations } from '../../src/user-code.js';
 import { runCli } from '../helpers/cli-process.js';
 import { createTestDatabase } from '../helpers/database.js';
-import { OUTBOUND_TOKEN, ORG_15 } from '../helpers/service.js';
+import { serviceEnv } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // The user code loader (src/user-code.ts) beyond a handler dropped in and run (user-handlers.test.ts):
@@ -61,16 +61,7 @@ describe('user migrations', () => {
       writeFileSync(join(mine, '0001_invoices.sql'), 'CREATE TABLE invoices (id text PRIMARY KEY);');
       const db = await createTestDatabase();
       try {
-        const cli = runCli(['start'], {
-          DATABASE_URL: db.url,
-          DATABASE_SSL: 'off',
-          PORT: '0',
-          SALESFORCE_ORG_IDS: ORG_15,
-          OUTBOUND_TOKEN,
-          LOG_LEVEL: 'info',
-          FORCEHOOK_MIGRATIONS_DIR: mine,
-          FORCEHOOK_EXAMPLES: 'contact-match',
-        });
+        const cli = runCli(['start'], serviceEnv(db, { FORCEHOOK_MIGRATIONS_DIR: mine, FORCEHOOK_EXAMPLES: 'contact-match' }));
         await cli.port;
         const line = await waitFor('the start-up log line of the migrations', async () => cli.output.map(logLine).find((l) => l?.msg === 'database migrated'));
         // The test database is a copy of a migrated template: none of forcehook's is left to apply.

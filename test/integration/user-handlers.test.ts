@@ -6,7 +6,7 @@ import { runCli, type CliProcess } from '../helpers/cli-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { fixture } from '../helpers/fixtures.js';
 import { recordRows } from '../helpers/rows.js';
-import { OUTBOUND_TOKEN, outboundPath, ORG_15 } from '../helpers/service.js';
+import { outboundPath, serviceEnv } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SLOW = 90_000;
@@ -57,15 +57,7 @@ describe('a handler dropped into the handlers folder (a real process)', () => {
     await db?.drop();
   });
 
-  const env = (handlersDir: string): Record<string, string> => ({
-    DATABASE_URL: db.url,
-    DATABASE_SSL: 'off',
-    PORT: '0',
-    SALESFORCE_ORG_IDS: ORG_15,
-    OUTBOUND_TOKEN,
-    LOG_LEVEL: 'info',
-    FORCEHOOK_HANDLERS_DIR: handlersDir,
-  });
+  const env = (handlersDir: string): Record<string, string> => serviceEnv(db, { FORCEHOOK_HANDLERS_DIR: handlersDir });
 
   test(
     'runs beside the mirror on an incoming Outbound Message: HTTP in, rows out',
