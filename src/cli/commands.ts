@@ -222,7 +222,7 @@ program
  * Growing the old generation by at most 30% per major GC keeps it near what is live (about 140 MB
  * peak under the bench, throughput within the run-to-run noise) without a hard cap that a burst of
  * large messages could hit. This flag takes effect at run time; the young generation's size
- * (`--max-semi-space-size=8` in the Procfile and `npm start`) can only be set on the command line.
+ * (`--max-semi-space-size` in the Procfile and `npm start`) can only be set on the command line.
  * A `--heap-growing-percent` given to node (or in NODE_OPTIONS) wins.
  */
 function boundHeapGrowth(): void {
