@@ -155,8 +155,12 @@ async function main(): Promise<void> {
     rows.push({ figure: 'Apex ingest, 200 records: records stored/s', value: apex200.rps * 200, unit: '/s', ceiling: rawRate, target: 'ratio of the raw insert ceiling', scenario: 'apex 200' });
     rows.push({ ...latencyRow('Apex ingest, 200 records: p50 / p99', apex200), scenario: 'apex 200' });
     say('fixed rate: 1-record callouts at 500 requests/s');
+    // The scenarios before wrote about a million rows: both latency runs start once autovacuum is
+    // done with this database and a checkpoint has flushed, so neither pays for the other's writes.
+    say(`  quiet after ${await quiet(pool)} s of autovacuum and a checkpoint`);
     const fixed = await measured('fixed 500/s', webOnly, () => load({ url: `${base}/apex/bench`, connections: 20, seconds: SECONDS, rate: 500, next: () => signedApex(1) }));
     // The same paced load on the bare server: what this machine's scheduling and TCP alone add to the tail.
+    say(`  quiet after ${await quiet(pool)} s of autovacuum and a checkpoint`);
     const bareFixed = await measured('bare fixed 500/s', () => ({ web: [bare.child] }), () =>
       load({ url: bareUrl, connections: 20, seconds: SECONDS, rate: 500, next: () => ({ headers: { 'content-type': 'application/json' }, body: signedApex(1).body }) }),
     );
@@ -327,6 +331,20 @@ interface EndToEnd {
 }
 
 type Measured = <T>(name: string, pids: () => { web?: ChildProcess[]; worker?: ChildProcess[] }, run: () => Promise<T>) => Promise<T>;
+
+/** Waits (at most a minute) until no autovacuum works on this database, then checkpoints. Returns the seconds waited. */
+async function quiet(pool: pg.Pool): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < 60_000) {
+    const { rows } = await pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' AND datname = current_database()",
+    );
+    if (rows[0]?.n === 0) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await pool.query('CHECKPOINT');
+  return Math.round((Date.now() - started) / 100) / 10;
+}
 
 /**
  * `n` web and `n` worker processes (mirror) on a fresh database: SOAP messages of 100 notifications
