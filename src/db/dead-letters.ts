@@ -31,11 +31,21 @@ export async function deleteDeadWrites(db: Queryable): Promise<number> {
   return rowCount ?? 0;
 }
 
-/** Marks the events with this delivery id as just received. Returns their ids and handler queues. */
+/**
+ * Marks the events with this delivery id as just received, and drops the dead writes they caused:
+ * a replay starts the event over, its handlers stage again what they still need (a dead write left
+ * behind would keep the replayed event failed). Returns their ids and handler queues.
+ */
 export async function resetForReplay(db: Queryable, deliveryId: string): Promise<{ id: number; handlers: string[] }[]> {
   const { rows } = await db.query<{ id: string; handlers: string[] }>(
-    `UPDATE forcehook.inbox SET status = 'received', last_error = NULL, updated_at = now()
-     WHERE delivery_id = $1 RETURNING id, handlers`,
+    `WITH reset AS (
+       UPDATE forcehook.inbox SET status = 'received', last_error = NULL, updated_at = now()
+       WHERE delivery_id = $1 RETURNING id, handlers, org_id, delivery_id
+     ), dropped AS (
+       DELETE FROM forcehook.salesforce_writes w USING reset r
+       WHERE w.status = 'dead' AND w.cause_org_id = r.org_id AND w.cause_delivery_id = r.delivery_id
+     )
+     SELECT id, handlers FROM reset`,
     [deliveryId],
   );
   return rows.map((r) => ({ id: Number(r.id), handlers: r.handlers }));

@@ -179,16 +179,22 @@ export async function refreshInboxStatus(db: Queryable, ids: readonly number[]):
      FROM (
        SELECT r.id,
               CASE WHEN bool_or(o.outcome = 'failed') THEN 'failed'
-                   WHEN EXISTS (SELECT 1 FROM forcehook.salesforce_writes w
-                                WHERE w.status = 'dead' AND w.cause_org_id = r.org_id AND w.cause_delivery_id = r.delivery_id) THEN 'failed'
+                   WHEN dead.error IS NOT NULL THEN 'failed'
                    WHEN bool_or(o.outcome = 'retrying') THEN 'retrying'
                    WHEN count(*) FILTER (WHERE o.outcome IN ('done', 'skipped') AND o.handler = ANY(r.handlers)) >= cardinality(r.handlers) THEN 'done'
                    WHEN r.status IN ('retrying', 'failed', 'done') THEN 'received'
                    ELSE r.status END AS status,
-              (array_agg(o.last_error ORDER BY o.updated_at DESC) FILTER (WHERE o.outcome IN ('failed', 'retrying')))[1] AS error
+              CASE WHEN NOT bool_or(o.outcome = 'failed') AND dead.error IS NOT NULL THEN dead.error
+                   ELSE (array_agg(o.last_error ORDER BY o.updated_at DESC) FILTER (WHERE o.outcome IN ('failed', 'retrying')))[1] END AS error
        FROM forcehook.inbox r JOIN forcehook.outcomes o ON o.inbox_id = r.id
+       -- The newest write this event caused that Salesforce refused for good, if any.
+       LEFT JOIN LATERAL (
+         SELECT w.last_error AS error FROM forcehook.salesforce_writes w
+         WHERE w.status = 'dead' AND w.cause_org_id = r.org_id AND w.cause_delivery_id = r.delivery_id
+         ORDER BY w.updated_at DESC LIMIT 1
+       ) AS dead ON true
        WHERE r.id = ANY($1::bigint[])
-       GROUP BY r.id
+       GROUP BY r.id, dead.error
      ) AS s
      WHERE i.id = s.id AND (i.status IS DISTINCT FROM s.status OR (s.error IS NOT NULL AND i.last_error IS DISTINCT FROM s.error))`,
     [ids],

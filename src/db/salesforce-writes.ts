@@ -1,4 +1,5 @@
-import type { Queryable } from './pool.js';
+import type pg from 'pg';
+import { withTransaction, type Queryable } from './pool.js';
 
 /** `create` is used only for Platform Events (`*__e`), one row per event. */
 export type WriteOperation = 'update' | 'upsert' | 'create';
@@ -107,11 +108,26 @@ export type WriteOutcome =
   | { id: number; status: 'dead'; error: string };
 
 /**
- * Settles claimed writes in one statement. A write that can never succeed also fails the event that
- * caused it, so `forcehook events` shows why; in the same statement, so neither is seen without the other.
+ * Settles claimed writes. A write that can never succeed also fails the event that caused it, so
+ * `forcehook events` shows why, in the same transaction: neither is seen without the other. Those
+ * events' inbox rows are locked first, in id order, as the worker locks them (no deadlock, which
+ * would also throw away the settled writes and send them again).
  */
-export async function settleWrites(db: Queryable, outcomes: readonly WriteOutcome[]): Promise<void> {
+export async function settleWrites(pool: pg.Pool, outcomes: readonly WriteOutcome[]): Promise<void> {
   if (outcomes.length === 0) return;
+  const dead = outcomes.filter((o) => o.status === 'dead').map((o) => o.id);
+  if (dead.length === 0) return settleStatement(pool, outcomes);
+  await withTransaction(pool, async (client) => {
+    await client.query(
+      `SELECT i.id FROM forcehook.inbox i JOIN forcehook.salesforce_writes w ON i.org_id = w.cause_org_id AND i.delivery_id = w.cause_delivery_id
+       WHERE w.id = ANY($1::bigint[]) ORDER BY i.id FOR NO KEY UPDATE OF i`,
+      [dead],
+    );
+    await settleStatement(client, outcomes);
+  });
+}
+
+async function settleStatement(db: Queryable, outcomes: readonly WriteOutcome[]): Promise<void> {
   await db.query(
     `WITH settled AS (
        UPDATE forcehook.salesforce_writes AS w

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Connection } from '@jsforce/jsforce-node';
-import type { Queryable } from '../db/pool.js';
+import type pg from 'pg';
 import { claimDueWrites, settleWrites, type ClaimedWrite, type NewWrite, type WriteOutcome } from '../db/salesforce-writes.js';
 import type { SalesforceEvent } from '../events/salesforce-event.js';
 import type { Logger } from '../log.js';
@@ -84,7 +84,7 @@ export class StagedWrites implements SalesforceWrites {
 }
 
 export interface FlusherOptions {
-  db: Queryable;
+  db: pg.Pool;
   connection: () => Promise<Connection>;
   counter: ApiCallCounter;
   log: Logger;

@@ -1,7 +1,8 @@
 import { contactMatchHandler } from '../../examples/contact-match/handlers/contact-match.js';
-import { defineHandler } from '../../src/work/define-handler.js';
+import { defineHandler, type Handler } from '../../src/work/define-handler.js';
 import { mirrorHandler } from '../../src/work/mirror.js';
 import { setOutcomes } from '../../src/db/outcomes.js';
+import { replayEvent } from '../../src/ops/dead-letters.js';
 import { apexContact, SECRET_A, sendApex } from '../helpers/apex-callout.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
@@ -24,13 +25,16 @@ let db: TestDatabase;
 let sf: FakeSalesforce;
 let service: TestService;
 
+let handlers: Handler[];
+
 beforeAll(async () => {
+  handlers = [mirrorHandler, contactMatchHandler, stamp];
   db = await createTestDatabase();
   sf = await new FakeSalesforce().start();
   service = await startTestService(db, {
     // The example's own table (forcehook.app_users) comes with it: FORCEHOOK_EXAMPLES applies its migrations.
     env: { WEBHOOK_SECRETS: SECRET_A, FORCEHOOK_EXAMPLES: 'contact-match', ...fakeSalesforceEnv(sf.url) },
-    handlers: [mirrorHandler, contactMatchHandler, stamp],
+    handlers,
   });
 });
 afterAll(async () => {
@@ -167,6 +171,17 @@ describe('the writer', () => {
     // back) refreshes the row's status from its outcomes: the dead write still fails it.
     await setOutcomes(db.pool, mirrorHandler.queue, [Number(event!.id)], 'done');
     expect((await inboxRows(db.pool)).find((r) => r.delivery_id === `msg_validation:${bad}`)).toMatchObject({ status: 'failed', last_error: expect.stringContaining('FIELD_CUSTOM_VALIDATION_EXCEPTION') });
+    // A replay starts the event over: the old dead write goes, the handler stages the write again,
+    // and Salesforce (still refusing it) leaves exactly one dead write.
+    const writesOf = async (): Promise<{ id: string; status: string }[]> =>
+      (await db.pool.query<{ id: string; status: string }>("SELECT id, status FROM forcehook.salesforce_writes WHERE handler = 'stamp' AND record_key = $1 ORDER BY id", [bad])).rows;
+    const [before] = await writesOf();
+    await replayEvent(service.boss, db.pool, handlers, `msg_validation:${bad}`);
+    await waitFor('the write staged again and refused', async () => {
+      const now = await writesOf();
+      return now.some((w) => w.id !== before!.id && w.status === 'dead');
+    });
+    expect((await writesOf()).map((w) => w.id === before!.id)).toEqual([false]);
   });
 
   test('every REST call is counted and stored per day', async () => {
