@@ -91,8 +91,16 @@ async function paced(options: LoadOptions, rate: number): Promise<LoadResult> {
             else non2xx++;
             resolve();
           });
+          // A connection dropped mid-response ends the response without 'end'.
+          res.on('close', () => {
+            if (res.complete) return;
+            errors++;
+            resolve();
+          });
         },
       );
+      // As autocannon's default: a request unanswered for 10 s is an error, not a hang.
+      req.setTimeout(10_000, () => req.destroy(new Error('timed out')));
       req.on('error', () => {
         errors++;
         resolve();
