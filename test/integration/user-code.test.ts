@@ -60,16 +60,18 @@ describe('user migrations', () => {
       mkdirSync(mine);
       writeFileSync(join(mine, '0001_invoices.sql'), 'CREATE TABLE invoices (id text PRIMARY KEY);');
       const db = await createTestDatabase();
+      const cli = runCli(['start'], serviceEnv(db, { FORCEHOOK_MIGRATIONS_DIR: mine, FORCEHOOK_EXAMPLES: 'contact-match' }));
       try {
-        const cli = runCli(['start'], serviceEnv(db, { FORCEHOOK_MIGRATIONS_DIR: mine, FORCEHOOK_EXAMPLES: 'contact-match' }));
         await cli.port;
         const line = await waitFor('the start-up log line of the migrations', async () => cli.output.map(logLine).find((l) => l?.msg === 'database migrated'));
         // The test database is a copy of a migrated template: none of forcehook's is left to apply.
         expect({ migrations: line.migrations, userMigrations: line.userMigrations }).toEqual({ migrations: [], userMigrations: ['0001_invoices.sql', '0001_app_users.sql'] });
-        cli.child.kill('SIGTERM');
-        expect((await cli.exited).code).toBe(0);
       } finally {
+        // Stopped whether the checks passed or not: a process left running keeps the test worker alive.
+        cli.child.kill('SIGTERM');
+        const { code } = await cli.exited;
         await db.drop();
+        expect(code).toBe(0);
       }
     },
     SLOW,
@@ -111,7 +113,7 @@ async function loadHandlersOf(root: string): Promise<Loaded> {
     } catch (err) {
       console.log(JSON.stringify({ error: { name: err.constructor.name, code: err.code, message: err.message } }));
     }`;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env['PATH'] ?? '' } });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env['PATH'] ?? '' }, timeout: 30_000 });
   return JSON.parse(stdout) as Loaded;
 }
 
