@@ -85,6 +85,8 @@ export class StreamSubscriber {
   }
 
   private later(fn: () => Promise<void>): void {
+    // After stop() nothing is tried again (a timer set now would only hold the process open).
+    if (this.stopped) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       void fn();
@@ -113,6 +115,7 @@ export class StreamSubscriber {
         // The events after our replay id are gone: take new ones, and read what we missed.
         this.deps.log.warn({ channel: target.channel, replayId }, 'stored replay id is no longer available; resubscribing at new events and reconciling');
         await this.subscribe(target, NEW_EVENTS_ONLY);
+        if (this.stopped) return;
         const entity = entityOf(target.channel);
         if (entity) await this.deps.reconcile(entity, target.flow);
         else this.deps.log.warn({ channel: target.channel }, 'events on this channel cannot be read again; some were missed');
