@@ -5,7 +5,8 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { ApiCallCounter } from '../../src/writeback/api-calls.js';
 import { SalesforceConnector } from '../../src/writeback/connection.js';
-import type { TestDatabase } from './database.js';
+import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
 
 /** The org the tests send as, and one the service does not know. */
 export const ORG_15 = '00D5g00000TESTa';
@@ -63,4 +64,45 @@ export async function startTestService(
     flusher: { retryBaseSeconds: 0.05, limitBackoffSeconds: 0.2, ...options.flusher },
   });
   return { ...running, url: `http://127.0.0.1:${running.port ?? 0}` };
+}
+
+/** A test file's own database, a fake Salesforce org, and forcehook started against both. */
+export interface TestOrg {
+  db: TestDatabase;
+  sf: FakeSalesforce;
+  service: TestService;
+  /** Stops forcehook, then the fake org, then drops the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a TestOrg. forcehook gets the fake org's credentials (`fakeSalesforceEnv`, with what
+ * `salesforceEnv` adds, which may read the fake: its url, its integration user) and `env`.
+ */
+export async function startWithFakeOrg(
+  options: { env?: Record<string, string>; salesforceEnv?: (sf: FakeSalesforce) => Record<string, string>; handlers?: readonly Handler[] } = {},
+): Promise<TestOrg> {
+  const db = await createTestDatabase();
+  const sf = await new FakeSalesforce().start();
+  let service: TestService;
+  try {
+    service = await startTestService(db, {
+      env: { ...fakeSalesforceEnv(sf.url, options.salesforceEnv?.(sf)), ...options.env },
+      ...(options.handlers ? { handlers: options.handlers } : {}),
+    });
+  } catch (err) {
+    await sf.stop();
+    await db.drop();
+    throw err;
+  }
+  return {
+    db,
+    sf,
+    service,
+    stop: async () => {
+      await service.stop();
+      await sf.stop();
+      await db.drop();
+    },
+  };
 }

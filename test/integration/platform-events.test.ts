@@ -3,11 +3,11 @@ import { mirrorHandler } from '../../src/work/mirror.js';
 import { StagedWrites } from '../../src/writeback/writer.js';
 import type { SalesforceEvent } from '../../src/events/salesforce-event.js';
 import { apexContact, SECRET_A, sendApex } from '../helpers/apex-callout.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
+import type { TestDatabase } from '../helpers/database.js';
+import type { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { inboxRows } from '../helpers/rows.js';
 import { runCli } from '../helpers/cli-process.js';
-import { fakeSalesforceEnv, ORG_18, OUTBOUND_TOKEN, startTestService, type TestService } from '../helpers/service.js';
+import { fakeSalesforceEnv, ORG_18, OUTBOUND_TOKEN, type TestService, startWithFakeOrg, type TestOrg } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** Each Contact update publishes `Description` Platform Events (a number) of the type in `Title` (default Order_Approved__e). */
@@ -34,33 +34,29 @@ const listener = defineHandler({
   },
 });
 
+let org: TestOrg;
 let db: TestDatabase;
 let sf: FakeSalesforce;
 let service: TestService;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sf = await new FakeSalesforce().start();
-  service = await startTestService(db, {
-    env: {
-      WEBHOOK_SECRETS: SECRET_A,
-      ...fakeSalesforceEnv(sf.url, {
-        // Known up front, so the API calls below are the publishes alone (no userinfo call).
-        SALESFORCE_INTEGRATION_USER_ID: sf.integrationUserId,
-        SALESFORCE_WRITE_WINDOW_MS: '300',
-        STREAM_CHANNELS: '/event/Shipment__e=shipments',
-        STREAM_TRANSPORT: 'cometd',
-      }),
-    },
+  org = await startWithFakeOrg({
+    env: { WEBHOOK_SECRETS: SECRET_A },
+    salesforceEnv: (fake) => ({
+      // Known up front, so the API calls below are the publishes alone (no userinfo call).
+      SALESFORCE_INTEGRATION_USER_ID: fake.integrationUserId,
+      SALESFORCE_WRITE_WINDOW_MS: '300',
+      STREAM_CHANNELS: '/event/Shipment__e=shipments',
+      STREAM_TRANSPORT: 'cometd',
+    }),
     handlers: [mirrorHandler, announce, listener],
   });
+  ({ db, sf, service } = org);
   // The subscriber asks userinfo which org it is in before it subscribes: done before we count.
   await waitFor('subscribed to the event channel', async () => sf.subscriptions().some((s) => s.channel === '/event/Shipment__e'));
 });
 afterAll(async () => {
-  await service?.stop();
-  await sf?.stop();
-  await db?.drop();
+  await org?.stop();
 });
 
 interface EventWrite {

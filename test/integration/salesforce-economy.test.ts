@@ -1,8 +1,8 @@
 import { defineHandler } from '../../src/work/define-handler.js';
 import { apexContact, SECRET_A, sendApex } from '../helpers/apex-callout.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
-import { fakeSalesforceEnv, ORG_18, startTestService, type TestService } from '../helpers/service.js';
+import type { TestDatabase } from '../helpers/database.js';
+import type { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
+import { ORG_18, type TestService, startWithFakeOrg, type TestOrg } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** Writes each change's Description back: 1,000 changes, 1,000 writes before merging. */
@@ -15,23 +15,22 @@ const stamp = defineHandler({
   },
 });
 
+let org: TestOrg;
 let db: TestDatabase;
 let sf: FakeSalesforce;
 let service: TestService;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sf = await new FakeSalesforce().start();
-  service = await startTestService(db, {
+  org = await startWithFakeOrg({
+    env: { WEBHOOK_SECRETS: SECRET_A },
     // A window long enough that the whole burst lands in it, as a burst from a data load would.
-    env: { WEBHOOK_SECRETS: SECRET_A, ...fakeSalesforceEnv(sf.url, { SALESFORCE_WRITE_WINDOW_MS: '3000' }) },
+    salesforceEnv: () => ({ SALESFORCE_WRITE_WINDOW_MS: '3000' }),
     handlers: [stamp],
   });
+  ({ db, sf, service } = org);
 });
 afterAll(async () => {
-  await service?.stop();
-  await sf?.stop();
-  await db?.drop();
+  await org?.stop();
 });
 
 test('1,000 changes to 300 records become at most 2 Collections calls per 200 distinct records, newest values win', async () => {

@@ -4,10 +4,10 @@ import { mirrorHandler } from '../../src/work/mirror.js';
 import { setOutcomes } from '../../src/db/outcomes.js';
 import { replayEvent } from '../../src/ops/dead-letters.js';
 import { apexContact, SECRET_A, sendApex } from '../helpers/apex-callout.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
+import type { TestDatabase } from '../helpers/database.js';
+import type { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { inboxRows } from '../helpers/rows.js';
-import { fakeSalesforceEnv, ORG_18, startTestService, type TestService } from '../helpers/service.js';
+import { ORG_18, type TestService, startWithFakeOrg, type TestOrg } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** Writes one field back per event, so the tests control exactly what goes to Salesforce. */
@@ -21,6 +21,7 @@ const stamp = defineHandler({
   },
 });
 
+let org: TestOrg;
 let db: TestDatabase;
 let sf: FakeSalesforce;
 let service: TestService;
@@ -29,18 +30,15 @@ let handlers: Handler[];
 
 beforeAll(async () => {
   handlers = [mirrorHandler, contactMatchHandler, stamp];
-  db = await createTestDatabase();
-  sf = await new FakeSalesforce().start();
-  service = await startTestService(db, {
+  org = await startWithFakeOrg({
     // The example's own table (forcehook.app_users) comes with it: FORCEHOOK_EXAMPLES applies its migrations.
-    env: { WEBHOOK_SECRETS: SECRET_A, FORCEHOOK_EXAMPLES: 'contact-match', ...fakeSalesforceEnv(sf.url) },
+    env: { WEBHOOK_SECRETS: SECRET_A, FORCEHOOK_EXAMPLES: 'contact-match' },
     handlers,
   });
+  ({ db, sf, service } = org);
 });
 afterAll(async () => {
-  await service?.stop();
-  await sf?.stop();
-  await db?.drop();
+  await org?.stop();
 });
 
 interface WriteRow {

@@ -1,17 +1,18 @@
 import request from 'supertest';
 import { toId18 } from '../../src/events/salesforce-id.js';
 import { mirrorHandler } from '../../src/work/mirror.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
+import type { TestDatabase } from '../helpers/database.js';
+import type { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { buildOutboundMessage, fakeId } from '../helpers/outbound-builder.js';
 import { inboxRows, recordRows } from '../helpers/rows.js';
-import { fakeSalesforceEnv, outboundPath, ORG_18, startTestService, type TestService } from '../helpers/service.js';
+import { outboundPath, ORG_18, type TestService, startWithFakeOrg, type TestOrg } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * Outbound Messages carry no session since February 2026: with OUTBOUND_VERIFY_BY_FETCH the worker
  * reads the notified records back from the (fake) org before any handler sees them.
  */
+let org: TestOrg;
 let db: TestDatabase;
 let sf: FakeSalesforce;
 let service: TestService;
@@ -20,14 +21,11 @@ const STAMP = '2026-11-20T10:00:00.000Z';
 const contact = (n: number) => toId18(fakeId('003', n));
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sf = await new FakeSalesforce().start();
-  service = await startTestService(db, { env: { OUTBOUND_VERIFY_BY_FETCH: 'verified', ...fakeSalesforceEnv(sf.url) }, handlers: [mirrorHandler] });
+  org = await startWithFakeOrg({ env: { OUTBOUND_VERIFY_BY_FETCH: 'verified' }, handlers: [mirrorHandler] });
+  ({ db, sf, service } = org);
 });
 afterAll(async () => {
-  await service?.stop();
-  await sf?.stop();
-  await db?.drop();
+  await org?.stop();
 });
 
 const queryRequests = () => sf.apiRequests((r) => r.method === 'GET' && /\/query\?/.test(r.path));
