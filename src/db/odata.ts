@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Queryable } from './pool.js';
+import { withTransaction, type Queryable } from './pool.js';
 
 /**
  * The statements the OData service runs. src/odata/ turns an OData request into SQL fragments (a
@@ -34,18 +34,15 @@ type Row = Record<string, unknown>;
  * passed through mapError after the rollback.
  */
 export async function inODataTransaction<T>(pool: pg.Pool, mode: 'read' | 'write', timeoutMs: number, mapError: (err: unknown) => unknown, fn: (client: ODataClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
   try {
-    await client.query(mode === 'read' ? 'BEGIN READ ONLY' : 'BEGIN');
-    await client.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
+    // withTransaction keeps a listener on the client: a connection lost mid-request must not crash the process.
+    return await withTransaction(pool, async (client) => {
+      if (mode === 'read') await client.query('SET TRANSACTION READ ONLY');
+      await client.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
+      return fn(client);
+    });
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
     throw mapError(err);
-  } finally {
-    client.release();
   }
 }
 

@@ -160,6 +160,9 @@ test('a malformed or unsupported query is a 400 with an OData error body', async
     const body = (await res.json()) as Page;
     expect(body.error).toEqual({ code: 'BadRequest', message: expect.any(String) });
   }
+  // A key Express cannot percent-decode is the sender's mistake too, not a server error.
+  const undecodable = await fetch(`${root}Widgets(%ZZ)`, { headers: { Authorization: basic } });
+  expect({ status: undecodable.status, body: await undecodable.json() }).toEqual({ status: 400, body: { error: { code: 'BadRequest', message: expect.stringContaining('percent-encoded') } } });
   const odata = client();
   await expect(odata.getEntitySet('Widgets').query(odata.newParam().filter("name eq 'x' or"))).rejects.toThrow();
 });
@@ -218,6 +221,8 @@ test('writes: read-only by default; a writable set creates, updates and deletes;
   await users.update('u1', { salesforce_contact_id: '0035g0000000001AAA' } as never);
   expect((await db.pool.query("SELECT salesforce_contact_id FROM forcehook.app_users WHERE id = 'u1'")).rows[0]).toEqual({ salesforce_contact_id: '0035g0000000001AAA' });
   await expect(users.create({ id: 'u2', email: 'b@example.com' })).rejects.toThrow();
+  const insert = await fetch(`${root}AppUsers`, { method: 'POST', headers: { Authorization: basic, 'Content-Type': 'application/json' }, body: '{"id":"u3","email":"c@example.com"}' });
+  expect(insert.status).toBe(405);
   const big = await fetch(`${root}Notes`, { method: 'POST', headers: { Authorization: basic, 'Content-Type': 'application/json' }, body: JSON.stringify({ id: 'big', body: 'x'.repeat(6 * 1024 * 1024) }) });
   expect(big.status).toBe(413);
   const wrongType = await fetch(`${root}Notes('n9')`, { method: 'PATCH', headers: { Authorization: basic, 'Content-Type': 'application/json' }, body: '{"stars":"many"}' });

@@ -83,13 +83,18 @@ export function mountOData(app: express.Express, deps: ODataRouteDeps): void {
   }));
   router.use((_req, _res, next) => next(new ODataError(404, 'NotFound', 'No such OData resource: see the service document at /odata/v4/')));
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const e = err instanceof ODataError ? err : err instanceof AppError && err.status < 500 ? new ODataError(err.status, err.code, err.message) : undefined;
+    const e = err instanceof ODataError ? err : err instanceof AppError && err.status < 500 ? new ODataError(err.status, err.code, err.message) : fromRouter(err);
     if (!e) deps.log.error({ err: err instanceof Error ? err.message : String(err) }, 'odata request failed');
     noteOf(res).errorCode = e?.odataCode ?? 'INTERNAL';
     if (e?.status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="forcehook odata", charset="UTF-8"');
     res.status(e?.status ?? 500).json({ error: { code: e?.odataCode ?? 'InternalError', message: e?.message ?? 'An internal error occurred.' } });
   });
   app.use(ODATA_PATH, router);
+}
+
+/** Express's router cannot decode a path parameter such as `Widgets(%ZZ)`: a bad request, said in OData. */
+function fromRouter(err: unknown): ODataError | undefined {
+  return err instanceof URIError ? badQuery('The URL is not validly percent-encoded.') : undefined;
 }
 
 function wrap(fn: (req: Request, res: Response) => Promise<void>) {
