@@ -217,7 +217,7 @@ async function startWorkerRole(core: Core): Promise<void> {
     log.info('no Salesforce credentials (SALESFORCE_*): handlers run without write-back');
   }
   // Config refuses OUTBOUND_VERIFY_BY_FETCH without Salesforce credentials.
-  if (salesforce && config.outboundVerifyByFetch.length > 0) await startVerifyWorker({ boss, pool, salesforce, log });
+  if (salesforce && config.outboundVerifyByFetch.length > 0) await startVerifyWorker({ boss, pool, router: new HandlerRegistry(handlers), salesforce, log });
   await startWorkers(handlers, {
     boss,
     db: pool,

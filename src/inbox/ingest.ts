@@ -124,19 +124,25 @@ async function store(deps: IngestDeps, batch: readonly Pending[]): Promise<Inges
         idsByQueue.set(queue, ids);
       }
     }
-    const db = bossStatements(client);
-    for (const [queue, ids] of idsByQueue) {
-      if (queue === VERIFY_QUEUE) {
-        await deps.boss.insert(queue, ids.map((inboxId) => ({ data: { inboxId } satisfies VerifyJob })), { db });
-        continue;
-      }
-      // One job per handler and transaction, in slices of the handler's batch: not one per event.
-      const size = deps.registry.byQueueName(queue)?.batchSize ?? ids.length;
-      const jobs: { data: HandlerJob }[] = [];
-      for (let i = 0; i < ids.length; i += size) jobs.push({ data: { inboxIds: ids.slice(i, i + size) } });
-      await deps.boss.insert(queue, jobs, { db });
-    }
+    const verifyIds = idsByQueue.get(VERIFY_QUEUE);
+    idsByQueue.delete(VERIFY_QUEUE);
+    if (verifyIds) await deps.boss.insert(VERIFY_QUEUE, verifyIds.map((inboxId) => ({ data: { inboxId } satisfies VerifyJob })), { db: bossStatements(client) });
+    await enqueueHandlerJobs(deps.boss, client, deps.registry, idsByQueue);
     // Every event of a request is either inserted now or was already in the inbox.
     return batch.map((p, i) => ({ accepted: accepted[i]!, duplicates: p.events.length - accepted[i]! }));
   });
+}
+
+/**
+ * Inside the caller's transaction, queues each handler's new inbox rows: one job per handler in
+ * slices of its batchSize (the worker takes jobs by batchSize), not one per event.
+ */
+export async function enqueueHandlerJobs(boss: PgBoss, client: pg.PoolClient, router: Pick<Router, 'byQueueName'>, idsByQueue: ReadonlyMap<string, readonly number[]>): Promise<void> {
+  const db = bossStatements(client);
+  for (const [queue, ids] of idsByQueue) {
+    const size = router.byQueueName(queue)?.batchSize ?? ids.length;
+    const jobs: { data: HandlerJob }[] = [];
+    for (let i = 0; i < ids.length; i += size) jobs.push({ data: { inboxIds: ids.slice(i, i + size) } });
+    await boss.insert(queue, jobs, { db });
+  }
 }

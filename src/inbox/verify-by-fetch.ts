@@ -9,11 +9,14 @@ import type { Logger } from '../log.js';
 import type { SalesforceConnector } from '../writeback/connection.js';
 import { classifySalesforceError } from '../writeback/salesforce-errors.js';
 import { isFieldPath, queryRecordsById } from '../writeback/records-by-id.js';
-import { VERIFY_DEAD_LETTER_QUEUE, VERIFY_QUEUE, type HandlerJob, type VerifyJob } from './jobs.js';
+import { VERIFY_DEAD_LETTER_QUEUE, VERIFY_QUEUE, type VerifyJob } from './jobs.js';
+import { enqueueHandlerJobs, type Router } from './ingest.js';
 
 export interface VerifyDeps {
   boss: PgBoss;
   pool: pg.Pool;
+  /** The handlers' batch sizes, to slice their jobs as ingest does. */
+  router: Pick<Router, 'byQueueName'>;
   salesforce: SalesforceConnector;
   log: Logger;
 }
@@ -99,13 +102,16 @@ export async function verifyBatch(jobs: Job<VerifyJob>[], deps: VerifyDeps): Pro
     await markUnverified(client, dropped, 'dropped', 'the org has no such record: verify-by-fetch dropped the notification');
     await markUnverified(client, foreign.map((r) => r.id), 'failed', `the notification is from org ${foreign[0]?.orgId ?? ''}, but forcehook's Salesforce credentials are for org ${orgId}`);
     for (const u of unreadable) await markUnverified(client, u.ids, 'failed', u.reason);
-    // One job per handler naming the verified rows, as ingest sends them.
+    // The verified rows go to their handlers' queues as ingest sends them.
     const idsByQueue = new Map<string, number[]>();
     for (const v of verified) {
-      for (const queue of v.handlers) idsByQueue.set(queue, [...(idsByQueue.get(queue) ?? []), v.id]);
+      for (const queue of v.handlers) {
+        const ids = idsByQueue.get(queue) ?? [];
+        ids.push(v.id);
+        idsByQueue.set(queue, ids);
+      }
     }
-    const db = { executeSql: (text: string, values?: unknown[]) => client.query(text, values) };
-    for (const [queue, inboxIds] of idsByQueue) await deps.boss.insert(queue, [{ data: { inboxIds } satisfies HandlerJob }], { db });
+    await enqueueHandlerJobs(deps.boss, client, deps.router, idsByQueue);
   });
   if (dropped.length + foreign.length > 0) {
     deps.log.warn({ dropped: dropped.length, foreignOrg: foreign.length }, 'verify-by-fetch dropped notifications whose records the org does not have');
