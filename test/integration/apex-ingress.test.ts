@@ -146,9 +146,15 @@ describe('POST /apex/:flow', () => {
     const nul = await sendApex(service.url, 'contacts', callout('insert', [apexContact(12, { LastName: 'a\u0000b' })]));
     expect(nul.status).toBe(400);
     expect(nul.body.error.issues).toEqual([{ path: 'new.0.LastName', message: 'contains the NUL character (\\u0000)' }]);
+    // A lone surrogate (JSON.stringify writes it escaped): jsonb refuses it, so it is the sender's 400, not a 500 retried for ever.
+    const half = await sendApex(service.url, 'contacts', callout('insert', [apexContact(12, { LastName: 'a\ud800b' })]));
+    expect({ status: half.status, issues: half.body.error.issues }).toEqual({ status: 400, issues: [{ path: 'new.0.LastName', message: 'contains half of a UTF-16 surrogate pair' }] });
     const mismatch = await sendApex(service.url, 'contacts', callout('insert', [{ ...apexContact(11), attributes: { type: 'Account' } }]));
     expect(mismatch.body.error.issues).toEqual([{ path: 'new.0.attributes.type', message: 'is Account, but sobjectType is Contact' }]);
     expect(await countRows(db.pool, 'forcehook.inbox')).toBe(before);
+    // A whole surrogate pair (an emoji) is text like any other.
+    const pair = await sendApex(service.url, 'contacts', callout('insert', [apexContact(13, { LastName: 'a\ud83d\ude00b' })]));
+    expect(pair.status).toBe(202);
   });
 
   test('an org that is not allowed gets 403', async () => {

@@ -69,25 +69,30 @@ function parseJson(body: Buffer): unknown {
   } catch {
     throw new InputError('BODY_MALFORMED', 'The body is not valid UTF-8 JSON.');
   }
-  // JSON can only carry U+0000 escaped (a raw one is a syntax error): without the escape, no walk.
-  const path = text.includes('\\u0000') ? nulPath(value, '') : undefined;
-  if (path !== undefined) {
-    // PostgreSQL text and jsonb cannot hold U+0000, and Apex never sends it.
-    throw new InputError('INVALID_MESSAGE', `The callout body is invalid: ${path || 'body'} contains the NUL character (\\u0000).`, {
-      issues: [{ path, message: 'contains the NUL character (\\u0000)' }],
+  // JSON can only carry U+0000 or a lone surrogate escaped (raw, one is a syntax error and the other
+  // invalid UTF-8): without such an escape, no walk.
+  const found = UNSTORABLE_ESCAPE.test(text) ? unstorable(value, '') : undefined;
+  if (found !== undefined) {
+    // PostgreSQL text and jsonb can hold neither, and Apex never sends them.
+    const what = found.what === 'nul' ? 'the NUL character (\\u0000)' : 'half of a UTF-16 surrogate pair';
+    throw new InputError('INVALID_MESSAGE', `The callout body is invalid: ${found.path || 'body'} contains ${what}.`, {
+      issues: [{ path: found.path, message: `contains ${what}` }],
     });
   }
   return value;
 }
 
-/** The path of the first string (or key) holding U+0000, if any. */
-function nulPath(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+const UNSTORABLE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
+
+/** The path of the first string (or key) PostgreSQL could not store: U+0000, or a lone surrogate. */
+function unstorable(value: unknown, path: string): { path: string; what: 'nul' | 'surrogate' } | undefined {
+  const check = (text: string, at: string) =>
+    text.includes('\u0000') ? ({ path: at, what: 'nul' } as const) : !text.isWellFormed() ? ({ path: at, what: 'surrogate' } as const) : undefined;
+  if (typeof value === 'string') return check(value, path);
   if (typeof value !== 'object' || value === null) return undefined;
   for (const [key, child] of Object.entries(value)) {
     const at = path ? `${path}.${key}` : key;
-    if (key.includes('\u0000')) return at;
-    const found = nulPath(child, at);
+    const found = check(key, at) ?? unstorable(child, at);
     if (found !== undefined) return found;
   }
   return undefined;
