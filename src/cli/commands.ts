@@ -143,7 +143,7 @@ program
           ...(opts.flow ? { flow: opts.flow } : {}),
           ...(opts.status ? { status: opts.status } : {}),
           ...(opts.since ? { since: parseSince(opts.since) } : {}),
-          limit: Number(opts.limit) || 50,
+          limit: parseLimit(opts.limit),
         },
         !!opts.json,
         print,
@@ -233,10 +233,16 @@ function boundHeapGrowth(): void {
 /** `1h`, `30m`, `2d` ago, or an ISO time. */
 function parseSince(text: string): Date {
   const relative = /^(\d+)([mhd])$/.exec(text);
-  if (relative) return new Date(Date.now() - Number(relative[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd']);
-  const at = new Date(text);
+  const at = relative ? new Date(Date.now() - Number(relative[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd']) : new Date(text);
+  // Checked for both forms: 99999999999d is no date either.
   if (Number.isNaN(at.getTime())) throw new UsageError(`--since ${text}: use an ISO time (2026-11-24T10:00Z) or 30m, 1h, 2d`);
   return at;
+}
+
+/** A whole number of rows, from 1. */
+function parseLimit(text: string): number {
+  if (!/^\d{1,9}$/.test(text) || Number(text) < 1) throw new UsageError(`--limit ${text}: use a whole number from 1`);
+  return Number(text);
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -2,7 +2,8 @@ import type { Connection } from '@jsforce/jsforce-node';
 import type { GapNotice } from '../events/change-event.js';
 import { isSalesforceId } from '../events/salesforce-id.js';
 import type { Ingest } from '../inbox/ingest.js';
-import { isSObjectName, queryRecordsById } from '../writeback/records-by-id.js';
+import { isSObjectName } from '../events/salesforce-id.js';
+import { queryRecordsById } from '../writeback/records-by-id.js';
 import { selectableFields, toEvent, type ReconcileTarget } from './reconcile.js';
 
 export interface GapFetchDeps {

@@ -5,7 +5,7 @@ import { readCursor, saveCursor, type ReconcileCursor } from '../db/reconcile-cu
 import { flattenRecord } from '../events/apex-callout.js';
 import { modstampOf } from '../events/modstamp.js';
 import type { SalesforceEvent } from '../events/salesforce-event.js';
-import { toId18 } from '../events/salesforce-id.js';
+import { isSObjectName, toId18 } from '../events/salesforce-id.js';
 import type { Ingest } from '../inbox/ingest.js';
 
 export interface ReconcileTarget {
@@ -33,7 +33,6 @@ export interface ReconcileProgress {
   cursor: ReconcileCursor | undefined;
 }
 
-const NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
 /** A record read through the REST or Bulk API, as an event of the target's flow (also used by gap-fetch.ts). */
 export function toEvent(r: Record<string, unknown>, target: ReconcileTarget, orgId: string, receivedAt: string): SalesforceEvent {
   const recordFields = flattenRecord(r);
@@ -123,7 +122,7 @@ export async function reconcile(
   target: ReconcileTarget,
   options: { since?: Date; onPage?: (p: ReconcileProgress) => void; /** Force (or forbid) the Bulk API 2.0 backfill. */ bulk?: boolean } = {},
 ): Promise<ReconcileProgress> {
-  if (!NAME.test(target.sobjectType)) throw new ConfigError(`${target.sobjectType} is not an sObject API name`);
+  if (!isSObjectName(target.sobjectType)) throw new ConfigError(`${target.sobjectType} is not an sObject API name`);
   const pageSize = deps.pageSize ?? 2_000;
   const conn = await deps.connection();
   const orgId = await deps.orgId();
@@ -138,9 +137,7 @@ export async function reconcile(
   for (;;) {
     const where = cursor
       ? `WHERE SystemModstamp > ${cursor.modstamp} OR (SystemModstamp = ${cursor.modstamp} AND Id > '${cursor.id}')`
-      : options.since
-        ? `WHERE SystemModstamp >= ${options.since.toISOString()}`
-        : '';
+      : sinceClause;
     const soql = `SELECT ${fields.join(', ')} FROM ${target.sobjectType} ${where} ORDER BY SystemModstamp ASC, Id ASC LIMIT ${pageSize}`;
     const result = await conn.query<Record<string, unknown>>(soql, { scanAll: true, autoFetch: false });
     const records = result.records;

@@ -15,9 +15,6 @@ export function isFieldPath(name: string): boolean {
   return FIELD_PATH.test(name);
 }
 
-/** An sObject API name (`Contact`, `Invoice__c`): safe in a SOQL FROM and a REST path. */
-export { isSObjectName };
-
 /**
  * Reads records by id: one `Id IN (...)` query per 200 ids, so a batch of notifications costs one
  * API call. Names are checked before they reach the SOQL, ids are letters and digits only.

@@ -108,6 +108,8 @@ describe('operating forcehook from the command line (real processes)', () => {
     const since = await cli(['events', '--flow', 'grumpy', '--since', '1h', '--json']);
     expect((JSON.parse(since.output) as unknown[]).length).toBe(1);
     expect((await cli(['events', '--record', 'not-an-id'])).output).toContain('forcehook: --record not-an-id is not a 15- or 18-character Salesforce id');
+    expect(await cli(['events', '--since', '99999999999d'])).toMatchObject({ code: 1, output: expect.stringContaining('forcehook: --since 99999999999d: use an ISO time') });
+    expect(await cli(['events', '--limit', '-1'])).toMatchObject({ code: 1, output: expect.stringContaining('forcehook: --limit -1: use a whole number from 1') });
 
     const list = await cli(['dead-letter', 'list', '--json']);
     const letters = JSON.parse(list.output) as { id: string; kind: string; error: string }[];
