@@ -26,9 +26,18 @@ export class SqlParams {
 
 type Typed = { sql: string; type: EdmType | 'null'; property?: Property; literal?: { raw: string; type: string } };
 
-const MAX_FILTER_LENGTH = 8000;
-/** Nested parentheses (and method calls) of a $filter; long `or` chains are not nesting and do not count. */
+const MAX_EXPRESSION_LENGTH = 8000;
+/** Nested parentheses (and method calls) of an expression; long `or` chains are not nesting and do not count. */
 const MAX_PAREN_DEPTH = 32;
+
+/**
+ * Refuses an expression ($filter, $orderby) too long or too deeply nested before the parser sees
+ * it: the parser's time grows with the square of the nesting, and it recurses.
+ */
+function guardExpression(option: string, text: string): void {
+  if (text.length > MAX_EXPRESSION_LENGTH) throw badQuery(`${option} is longer than ${MAX_EXPRESSION_LENGTH} characters`);
+  if (parenDepth(text) > MAX_PAREN_DEPTH) throw badQuery(`${option} is nested too deeply (more than ${MAX_PAREN_DEPTH} parentheses)`);
+}
 
 /** The deepest nesting of parentheses outside string literals. */
 function parenDepth(text: string): number {
@@ -45,9 +54,7 @@ function parenDepth(text: string): number {
 
 /** `$filter` -> a SQL boolean expression (parameters added to `params`). */
 export function filterSql(text: string, set: EntitySet, params: SqlParams): string {
-  if (text.length > MAX_FILTER_LENGTH) throw badQuery(`$filter is longer than ${MAX_FILTER_LENGTH} characters`);
-  // The parser's time grows with the square of the nesting (and it recurses): refuse deep nesting before it runs.
-  if (parenDepth(text) > MAX_PAREN_DEPTH) throw badQuery(`$filter is nested too deeply (more than ${MAX_PAREN_DEPTH} parentheses)`);
+  guardExpression('$filter', text);
   const folded = foldBooleanMethodComparisons(text);
   let ast: Token;
   try {
@@ -55,8 +62,6 @@ export function filterSql(text: string, set: EntitySet, params: SqlParams): stri
   } catch (err) {
     throw badQuery(`$filter is not a valid OData expression (${err instanceof Error ? err.message : 'syntax error'})`);
   }
-  const end = (ast as { next?: number } | undefined)?.next;
-  if (!ast || (typeof end === 'number' && end < folded.length)) throw badQuery('$filter is not a valid OData expression (unexpected text after the expression)');
   const out = expr(ast, set, params);
   if (out.type !== 'Edm.Boolean') throw badQuery('$filter must be a true/false expression, such as Name eq \'Acme\'');
   return out.sql;
@@ -353,6 +358,7 @@ export interface OrderItem {
 
 /** `$orderby=Name desc,Id`: properties only. */
 export function parseOrderBy(text: string, set: EntitySet): OrderItem[] {
+  guardExpression('$orderby', text);
   let ast: Token;
   try {
     ast = defaultParser.query(`$orderby=${text}`) as unknown as Token;

@@ -274,6 +274,9 @@ test('`not` and the `eq false` rewrite bind to what they precede, not to the res
 test('a parenthesized literal is bound as a number; deep nesting is refused before parsing; long or chains are fine', async () => {
   expect(await idsWhere('price gt (99.85) and id lt 2000')).toEqual([999, 1999]);
   expect(await idsWhere(`${'('.repeat(2000)}active${')'.repeat(2000)}`)).toBe(400);
+  // $orderby goes through the same parser: the same guard, with the message naming it.
+  const deepOrder = await fetch(`${root}Widgets?$orderby=${'('.repeat(2000)}id${')'.repeat(2000)}`, { headers: { Authorization: basic } });
+  expect({ status: deepOrder.status, message: ((await deepOrder.json()) as Page).error?.message }).toEqual({ status: 400, message: '$orderby is nested too deeply (more than 32 parentheses)' });
   const chain = Array.from({ length: 300 }, (_, i) => `id eq ${i + 1}`).join(' or ');
   expect(await idsWhere(chain)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
 });

@@ -36,7 +36,9 @@ export function mountOData(app: express.Express, deps: ODataRouteDeps): void {
     next();
   });
   router.get('/', (req, res) => void res.json(serviceDocument(deps.service.model, serviceRoot(req))));
-  router.get('/\\$metadata', (_req, res) => void res.type('application/xml').send(metadataXml(deps.service.model)));
+  // The model is fixed at start-up: its document is built once.
+  const metadata = metadataXml(deps.service.model);
+  router.get('/\\$metadata', (_req, res) => void res.type('application/xml').send(metadata));
   router.get('/:resource/\\$count', wrap(async (req, res) => {
     const { set, key } = resource(req, deps);
     if (key !== undefined) throw new ODataError(404, 'NotFound', '$count counts an entity set');
