@@ -49,7 +49,7 @@ export function streamEvents(channel: string, flow: string, orgId: string, messa
     if (fields['LastModifiedById'] === undefined && typeof publisher === 'string' && isSalesforceId(publisher)) fields['LastModifiedById'] = toId18(publisher);
     // CometD sends CreatedDate as ISO text, the Pub/Sub API (Avro long) as epoch milliseconds.
     const created = payload['CreatedDate'];
-    const createdDate = typeof created === 'string' || typeof created === 'number' ? new Date(created).toISOString() : undefined;
+    const createdDate = isoTime(created);
     return [
       {
         deliveryId: `${prefix}:${channel}:${replayId}`,
@@ -70,7 +70,7 @@ export function streamEvents(channel: string, flow: string, orgId: string, messa
   const { ChangeEventHeader: _header, ...values } = payload;
   const fields = changedValues(flattenRecord(values), header, operation);
   if (header.commitUser && isSalesforceId(header.commitUser)) fields['LastModifiedById'] = toId18(header.commitUser);
-  const modstamp = typeof header.commitTimestamp === 'number' ? new Date(header.commitTimestamp).toISOString() : undefined;
+  const modstamp = isoTime(header.commitTimestamp);
   return (header.recordIds ?? []).filter(isSalesforceId).map((id) => {
     const recordId = toId18(id);
     return {
@@ -145,4 +145,14 @@ export function isGapNotice(message: StreamMessage): GapNotice | undefined {
   if (!header?.changeType || !/^GAP_|OVERFLOW/.test(header.changeType) || !header.entityName) return undefined;
   const recordIds = header.changeType === 'GAP_OVERFLOW' ? [] : [...new Set((header.recordIds ?? []).filter(isSalesforceId).map(toId18))];
   return { entityName: header.entityName, changeType: header.changeType, recordIds };
+}
+
+/**
+ * ISO text or epoch milliseconds -> ISO text; undefined for anything that is no date. A malformed
+ * time must not throw: the event would fail to store and its channel replay it for ever.
+ */
+function isoTime(value: unknown): string | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const at = new Date(value);
+  return Number.isNaN(at.getTime()) ? undefined : at.toISOString();
 }
