@@ -107,6 +107,7 @@ export function classifyDatabaseError(err: unknown): AppError {
 }
 
 export function isDatabaseUnavailable(err: unknown): boolean {
+  if (err instanceof DatabaseUnavailableError) return true;
   if (typeof err !== 'object' || err === null) return false;
   const code = (err as { code?: unknown }).code;
   const message = err instanceof Error ? err.message : '';

@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import { toId18 } from '../events/salesforce-id.js';
@@ -42,7 +42,18 @@ export async function sendTestCallout(config: Config, options: SendTestOptions):
   const body = JSON.stringify({ orgId, userId: toId18('005000000000001'), sobjectType: options.sobjectType, operation: 'insert', new: [record], old: [], apiVersion: '62.0' });
   const webhookId = `msg_${randomUUID().replace(/-/g, '')}`;
   const headers = signedHeaders({ secret, id: webhookId, timestamp: Math.floor(now.getTime() / 1000), body });
-  const target = new URL(`/apex/${encodeURIComponent(options.flow)}`, options.url);
-  const res = await fetch(target, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(15_000) });
-  return { status: res.status, body: await res.text(), recordId, webhookId };
+  // A mistyped --url or a server that is not running is the user's to fix: one line, no stack.
+  let target: URL;
+  try {
+    target = new URL(`/apex/${encodeURIComponent(options.flow)}`, options.url);
+  } catch {
+    throw new UsageError(`--url ${options.url} is not a URL: write it like http://localhost:3000`);
+  }
+  try {
+    const res = await fetch(target, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(15_000) });
+    return { status: res.status, body: await res.text(), recordId, webhookId };
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : err instanceof Error ? err.message : String(err);
+    throw new UsageError(`cannot reach ${target.origin}: ${cause}. Is forcehook running there (npm start)?`);
+  }
 }

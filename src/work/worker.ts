@@ -134,7 +134,7 @@ export async function runBatch(handler: Handler, jobs: Job<StoredHandlerJob>[], 
     for (const u of updates) deps.metrics?.handlerEvents.inc({ handler: handler.name, outcome: u.outcome });
     return results;
   } catch (err) {
-    if (!isUnavailable(err)) throw err;
+    if (!isDatabaseUnavailable(err)) throw err;
     // Our own queries failed: the handler's effects may be half stored, and handlers are idempotent.
     log.warn({ err: describeError(err), jobs: jobs.length }, 'database unavailable; the batch goes back to the queue without counting a retry');
     return Promise.all(
@@ -182,7 +182,7 @@ export async function runBatch(handler: Handler, jobs: Job<StoredHandlerJob>[], 
   }
 
   function failed(id: number, error: unknown): void {
-    if (isUnavailable(error)) {
+    if (isDatabaseUnavailable(error)) {
       log.warn({ deliveryId: events.get(id)!.deliveryId, err: describeError(error) }, 'database unavailable; the event goes back to the queue without counting a retry');
       fates.set(id, { kind: 'untried', reason: `database unavailable (${describeError(error).message}); tried again without counting a retry`, error });
       return;
@@ -264,7 +264,7 @@ async function settleJobs(
       results.push({ id: job.id, status: 'completed' });
     } catch (err) {
       // The split could not be stored: the job fails and runs again (handlers are idempotent).
-      if (isUnavailable(err)) throw err;
+      if (isDatabaseUnavailable(err)) throw err;
       results.push(failedResult(job, err));
     }
   }
@@ -307,9 +307,6 @@ function canPutBack(job: Job<StoredHandlerJob>): boolean {
   return Date.now() - since < PUT_BACK_FOR_MS;
 }
 
-function isUnavailable(err: unknown): boolean {
-  return isDatabaseUnavailable(err) || (err instanceof AppError && err.code === 'DATABASE_UNAVAILABLE');
-}
 
 async function integrationUser(deps: WorkerDeps): Promise<string | undefined> {
   return deps.salesforce ? deps.salesforce.integrationUserId() : undefined;

@@ -82,6 +82,10 @@ describe('forcehook start (a real process)', () => {
       expect(sender.output[0]).toMatch(/^sent Contact 003\w{15} to http:\/\/127\.0\.0\.1:\d+\/apex\/contacts: 202 \{"accepted":1,"duplicates":0\}$/);
       cli.child.kill('SIGTERM');
       expect((await within(25_000, cli.exited, 'shutdown')).code).toBe(0);
+      // With nothing listening any more, send-test says so in one line, without a stack.
+      const unheard = runCli(['send-test', 'contacts', '--url', url], { FORCEHOOK_DATA_DIR: join(dir, '.forcehook') });
+      expect((await within(15_000, unheard.exited, 'send-test')).code).toBe(1);
+      expect(unheard.output).toEqual([expect.stringMatching(/^forcehook: cannot reach http:\/\/127\.0\.0\.1:\d+: .*Is forcehook running there/)]);
 
       // Second run on the same folder: the message is still there, so a redelivery is a duplicate.
       cli = runCli(['start', '--web'], { FORCEHOOK_DATA_DIR: join(dir, '.forcehook'), PORT: '0', LOG_LEVEL: 'debug' });
