@@ -18,6 +18,7 @@ import { ensureVerifyQueue, startVerifyWorker } from './inbox/verify-by-fetch.js
 import { ApiCallCounter } from './writeback/api-calls.js';
 // Types only: the worker role loads the connection itself (the web role never loads jsforce).
 import type { SalesforceConnector } from './writeback/connection.js';
+import type { ReconcileDeps } from './ingress/reconcile.js';
 
 export interface StartOptions {
   web: boolean;
@@ -230,7 +231,7 @@ async function startWorkerRole(core: Core): Promise<void> {
   if (config.reconcile.targets.length > 0) {
     if (salesforce) {
       const { scheduleReconciliation } = await import('./ingress/reconcile-schedule.js');
-      await scheduleReconciliation(boss, config.reconcile, { db: pool, connection: () => salesforce.connection(), orgId: () => salesforce.orgId(), ingest: core.ingest }, log);
+      await scheduleReconciliation(boss, config.reconcile, reconcileDeps(core, salesforce), log);
     } else {
       log.warn('RECONCILE is set but there are no Salesforce credentials (SALESFORCE_*): nothing to reconcile with');
     }
@@ -243,19 +244,21 @@ async function startWorkerRole(core: Core): Promise<void> {
   log.info({ handlers: handlers.map((h) => h.name) }, 'worker started');
 }
 
+/** What reading records back from the org needs (reconciliation, and the streams that reconcile). */
+function reconcileDeps(core: Core, salesforce: SalesforceConnector): ReconcileDeps {
+  return { db: core.pool, connection: () => salesforce.connection(), orgId: () => salesforce.orgId(), ingest: core.ingest };
+}
+
 /** Change Data Capture / Platform Event subscriptions, over Pub/Sub (gRPC) or CometD. */
 async function startStreams(core: Core, salesforce: SalesforceConnector): Promise<void> {
-  const { config, log, pool, ingest } = core;
+  const { config, log } = core;
   const { reconcile } = await import('./ingress/reconcile.js');
+  const readBack = reconcileDeps(core, salesforce);
   const streamDeps = {
-    db: pool,
-    connection: () => salesforce.connection(),
-    orgId: () => salesforce.orgId(),
-    ingest,
+    ...readBack,
     log,
     // What the stream lost is read again, into the channel's flow.
-    reconcile: async (sobjectType: string, flow: string) =>
-      void (await reconcile({ db: pool, connection: () => salesforce.connection(), orgId: () => salesforce.orgId(), ingest }, { sobjectType, flow })),
+    reconcile: async (sobjectType: string, flow: string) => void (await reconcile(readBack, { sobjectType, flow })),
   };
   let streams: { start(): Promise<void>; stop(): Promise<void> };
   if (config.streamTransport === 'pubsub') {

@@ -6,9 +6,8 @@ import type { FieldValue, SalesforceEvent } from './salesforce-event.js';
 import { isSalesforceId, toId18 } from './salesforce-id.js';
 import { readSoapTree } from './soap-tree.js';
 
-/** What Salesforce sends in one Outbound Message, before it becomes events. */
 /**
- * Only what forcehook needs is checked strictly (the org, each notification's id and record id).
+ * What Salesforce sends in one Outbound Message, before it becomes events. Only what forcehook needs is checked strictly (the org, each notification's id and record id).
  * ActionId and the API URLs are informational and kept as sent. A SessionId element, which old
  * captures carry and Salesforce no longer sends (since February 2026), is accepted and dropped
  * unread: it would be a credential, so it never reaches an event, a log or the database.

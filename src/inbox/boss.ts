@@ -37,7 +37,6 @@ export async function startBoss(options: BossOptions): Promise<PgBoss> {
 
 const HEARTBEAT_SECONDS = 10;
 
-/** Creates each handler's queue and its dead-letter queue (which must exist first). Idempotent. */
 /**
  * What the queue of a handler needs to know of it. work/ defines handlers and satisfies this; the
  * inbox never imports work/ (the arrows point one way: work/ takes jobs from the inbox).
@@ -57,6 +56,7 @@ export function queueExpireSeconds(handler: Pick<HandlerQueue, 'timeoutSeconds'>
   return 2 * handler.timeoutSeconds + 30;
 }
 
+/** Creates each handler's queue and its dead-letter queue (which must exist first). Idempotent. */
 export async function ensureHandlerQueues(boss: PgBoss, handlers: readonly HandlerQueue[]): Promise<void> {
   const existing = new Set((await boss.getQueues()).map((q) => q.name));
   for (const h of handlers) {
@@ -77,10 +77,8 @@ export async function ensureHandlerQueues(boss: PgBoss, handlers: readonly Handl
       deleteAfterSeconds: 24 * 3600,
     };
     if (existing.has(h.queue)) {
-      // heartbeatSeconds, like deadLetter, is fixed when pg-boss creates the queue.
-      // A queue's dead-letter queue and maximum delay are fixed at creation in pg-boss.
-      const { deadLetter: _deadLetter, ...rest } = options;
-      const updatable = Object.fromEntries(Object.entries(rest).filter(([k]) => k !== 'retryDelayMax'));
+      // pg-boss fixes a queue's dead-letter queue, maximum delay and heartbeat when it creates it.
+      const { deadLetter: _deadLetter, retryDelayMax: _retryDelayMax, ...updatable } = options;
       await boss.updateQueue(h.queue, updatable);
     } else {
       // Workers send a heartbeat for the jobs in hand: the jobs of a killed worker are retried
