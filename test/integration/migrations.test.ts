@@ -1,28 +1,15 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { adminQuery, withDatabase } from '../../src/db/admin.js';
+import type pg from 'pg';
 import { migrate } from '../../src/db/migrate.js';
 import { coreMigrations } from '../../src/db/migrations.js';
 import { userMigrations } from '../../src/user-code.js';
 import { ConfigError } from '../../src/errors.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 /** An empty database (not the migrated template), dropped at the end. */
-async function emptyDatabase(): Promise<{ pool: pg.Pool; drop(): Promise<void> }> {
-  const server = process.env['FORCEHOOK_TEST_SERVER_URL']!;
-  const name = `fh_migrate_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await adminQuery(server, `CREATE DATABASE ${name}`);
-  const pool = new pg.Pool({ connectionString: withDatabase(server, name), max: 2 });
-  return {
-    pool,
-    drop: async () => {
-      await pool.end();
-      await adminQuery(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    },
-  };
-}
+const emptyDatabase = (): Promise<TestDatabase> => createTestDatabase({ template: 'template1' });
 
 const tableExists = async (pool: pg.Pool, table: string): Promise<boolean> =>
   (await pool.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table])).rows[0]?.t !== null;

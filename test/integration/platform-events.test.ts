@@ -7,7 +7,7 @@ import type { TestDatabase } from '../helpers/database.js';
 import type { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
 import { inboxRows } from '../helpers/rows.js';
 import { runCli } from '../helpers/cli-process.js';
-import { fakeSalesforceEnv, ORG_18, OUTBOUND_TOKEN, type TestService, startWithFakeOrg, type TestOrg } from '../helpers/service.js';
+import { fakeSalesforceEnv, ORG_18, serviceEnv, type TestService, startWithFakeOrg, type TestOrg } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** Each Contact update publishes `Description` Platform Events (a number) of the type in `Title` (default Order_Approved__e). */
@@ -150,7 +150,7 @@ test('a name that is not a Platform Event is refused at once; two equal events s
 });
 
 test('forcehook publish sends events now, 200 a call, and prints each result', async () => {
-  const env = { DATABASE_URL: db.url, DATABASE_SSL: 'off', SALESFORCE_ORG_IDS: ORG_18, OUTBOUND_TOKEN, ...fakeSalesforceEnv(sf.url, { SALESFORCE_INTEGRATION_USER_ID: sf.integrationUserId }) };
+  const env = serviceEnv(db, fakeSalesforceEnv(sf.url, { SALESFORCE_INTEGRATION_USER_ID: sf.integrationUserId }));
   sf.failEvent((f) => f['Order_Key__c'] === 'cli-250', { statusCode: 'REQUIRED_FIELD_MISSING', message: 'Required fields are missing: [Amount__c]', fields: ['Amount__c'] });
   const creates = sf.createCalls().length;
   const events = Array.from({ length: 300 }, (_, n) => ({ Order_Key__c: `cli-${n}` }));

@@ -5,7 +5,7 @@ import { runCli } from '../helpers/cli-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { installExample } from '../helpers/examples.js';
 import { FakeSalesforce } from '../../src/testing/fake-salesforce.js';
-import { fakeConnector, fakeSalesforceEnv, ORG_15 } from '../helpers/service.js';
+import { fakeConnector, fakeSalesforceEnv, serviceEnv } from '../helpers/service.js';
 
 let db: TestDatabase;
 let sf: FakeSalesforce;
@@ -32,7 +32,7 @@ async function addUsers(from: number, count: number): Promise<void> {
 const deps = () => ({ db: db.pool, connection: () => connector.connection() });
 const bulkCalls = () => sf.apiRequests((r) => r.path.includes('/jobs/ingest'));
 /** `forcehook push app-users --ids <ids>` against the fake Salesforce. */
-const pushCli = (ids: string) => runCli(['push', 'app-users', '--ids', ids], { DATABASE_URL: db.url, DATABASE_SSL: 'off', SALESFORCE_ORG_IDS: ORG_15, FORCEHOOK_EXAMPLES: 'contact-match', ...fakeSalesforceEnv(sf.url) });
+const pushCli = (ids: string) => runCli(['push', 'app-users', '--ids', ids], serviceEnv(db, { FORCEHOOK_EXAMPLES: 'contact-match', ...fakeSalesforceEnv(sf.url) }));
 
 describe('pushing local rows to Salesforce', () => {
   test('50 rows go through Collections, each Salesforce id is recorded, and an unchanged re-push makes no call', async () => {
