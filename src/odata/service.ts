@@ -94,12 +94,9 @@ export class ODataService {
     const served = nonNegative('$skiptoken', options['$skiptoken']) ?? 0;
     const props = options['$select'] !== undefined ? parseSelect(options['$select'], set) : set.properties;
     const params = new SqlParams();
-    const where: string[] = [];
-    if (options['$filter'] !== undefined) where.push(filterSql(options['$filter'], set, params));
-    if (options['$search'] !== undefined) where.push(searchSql(options['$search'], set, params));
+    const whereSql = matching(set, options, params);
     const order = options['$orderby'] !== undefined ? parseOrderBy(options['$orderby'], set) : [];
     if (!order.some((o) => o.property === set.key)) order.push({ property: set.key, descending: false });
-    const whereSql = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
     const pageSize = Math.max(1, Math.min(this.options.pageSize, req.maxPageSize ?? Number.POSITIVE_INFINITY));
     const remaining = top === undefined ? Number.POSITIVE_INFINITY : Math.max(0, top - served);
     const limit = Math.min(pageSize, remaining);
@@ -142,10 +139,8 @@ export class ODataService {
   /** `/Set/$count`: the number of rows matching $filter and $search. */
   async count(set: EntitySet, options: Record<string, string>): Promise<number> {
     const params = new SqlParams();
-    const where: string[] = [];
-    if (options['$filter'] !== undefined) where.push(filterSql(options['$filter'], set, params));
-    if (options['$search'] !== undefined) where.push(searchSql(options['$search'], set, params));
-    return this.readOnly((c) => countRows(c, set.tableSql, where.length ? ` WHERE ${where.join(' AND ')}` : '', params.values));
+    const whereSql = matching(set, options, params);
+    return this.readOnly((c) => countRows(c, set.tableSql, whereSql, params.values));
   }
 
   /** One row by key, or undefined. */
@@ -157,7 +152,7 @@ export class ODataService {
   }
 
   async create(set: EntitySet, body: Record<string, unknown>): Promise<Record<string, unknown>> {
-    if (!set.writable.create) throw new ODataError(405, 'NotAllowed', `${set.name} does not accept inserts (set "writable" in ODATA_CONFIG)`);
+    assertWritable(set, 'create');
     const params = new SqlParams();
     const values = this.values(set, body, params, true);
     if (values.length === 0) throw badQuery('give at least one property');
@@ -169,7 +164,7 @@ export class ODataService {
 
   /** PATCH/PUT: the given properties of the row with this key. False when there is no such row. */
   async update(set: EntitySet, key: string, body: Record<string, unknown>): Promise<boolean> {
-    if (!set.writable.update) throw new ODataError(405, 'NotAllowed', `${set.name} does not accept updates (set "writable" in ODATA_CONFIG)`);
+    assertWritable(set, 'update');
     const params = new SqlParams();
     const values = this.values(set, body, params, false);
     if (values.length === 0) return (await this.get(set, key)) !== undefined;
@@ -181,7 +176,7 @@ export class ODataService {
   }
 
   async delete(set: EntitySet, key: string): Promise<boolean> {
-    if (!set.writable.delete) throw new ODataError(405, 'NotAllowed', `${set.name} does not accept deletes (set "writable" in ODATA_CONFIG)`);
+    assertWritable(set, 'delete');
     const params = new SqlParams();
     const k = params.add(key, set.key.type);
     return (await this.write((c) => deleteRow(c, { table: set.tableSql, keyColumn: columnSql(set.key), key: k }, params.values))) > 0;
@@ -222,4 +217,19 @@ function mapPgError(err: unknown): unknown {
   if (code === '23502' || code === '23503' || code === '23514') return badQuery('the row breaks a rule of the table (a required value, a reference or a check)');
   if (code === '57014') return new ODataError(503, 'Timeout', 'the query took too long; narrow it with $filter or ask for fewer rows');
   return err;
+}
+
+/** `$filter` and `$search` as one WHERE clause (empty or starting with ` WHERE `), parameters added to `params`. */
+function matching(set: EntitySet, options: Record<string, string>, params: SqlParams): string {
+  const where: string[] = [];
+  if (options['$filter'] !== undefined) where.push(filterSql(options['$filter'], set, params));
+  if (options['$search'] !== undefined) where.push(searchSql(options['$search'], set, params));
+  return where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
+}
+
+const REFUSED = { create: 'inserts', update: 'updates', delete: 'deletes' } as const;
+
+/** A 405 unless ODATA_CONFIG made the set writable for this operation. */
+export function assertWritable(set: EntitySet, operation: keyof typeof REFUSED): void {
+  if (!set.writable[operation]) throw new ODataError(405, 'NotAllowed', `${set.name} does not accept ${REFUSED[operation]} (set "writable" in ODATA_CONFIG)`);
 }

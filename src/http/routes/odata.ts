@@ -5,7 +5,7 @@ import type { Logger } from '../../log.js';
 import { ODataError, badQuery } from '../../odata/errors.js';
 import { metadataXml, serviceDocument } from '../../odata/metadata.js';
 import type { EntitySet } from '../../odata/model.js';
-import { SALESFORCE_MAX_RESPONSE_BYTES, type ODataService } from '../../odata/service.js';
+import { assertWritable, SALESFORCE_MAX_RESPONSE_BYTES, type ODataService } from '../../odata/service.js';
 import { constantTimeEqual } from '../../verification/constant-time.js';
 import type { BodyBudget } from '../body-budget.js';
 import { hasMediaType, readRawBody } from '../raw-body.js';
@@ -61,7 +61,7 @@ export function mountOData(app: express.Express, deps: ODataRouteDeps): void {
   router.post('/:resource', wrap(async (req, res) => {
     const { set, key } = resource(req, deps);
     if (key !== undefined) throw new ODataError(405, 'NotAllowed', 'POST to the entity set, not to one entity');
-    if (!set.writable.create) throw new ODataError(405, 'NotAllowed', `${set.name} does not accept inserts`);
+    assertWritable(set, 'create');
     const created = await deps.service.create(set, await jsonBody(req, res, deps));
     const location = `${serviceRoot(req)}${set.name}(${keyLiteral(set, created[set.key.name])})`;
     res.status(201).setHeader('Location', location);
@@ -70,7 +70,7 @@ export function mountOData(app: express.Express, deps: ODataRouteDeps): void {
   const update = wrap(async (req, res) => {
     const { set, key } = resource(req, deps);
     if (key === undefined) throw new ODataError(405, 'NotAllowed', `address one entity: ${set.name}(key)`);
-    if (!set.writable.update) throw new ODataError(405, 'NotAllowed', `${set.name} does not accept updates`);
+    assertWritable(set, 'update');
     if (!(await deps.service.update(set, key, await jsonBody(req, res, deps)))) throw new ODataError(404, 'NotFound', `${set.name} has no row with this key`);
     res.status(204).end();
   });
@@ -79,7 +79,7 @@ export function mountOData(app: express.Express, deps: ODataRouteDeps): void {
   router.delete('/:resource', wrap(async (req, res) => {
     const { set, key } = resource(req, deps);
     if (key === undefined) throw new ODataError(405, 'NotAllowed', `address one entity: ${set.name}(key)`);
-    if (!set.writable.delete) throw new ODataError(405, 'NotAllowed', `${set.name} does not accept deletes`);
+    assertWritable(set, 'delete');
     if (!(await deps.service.delete(set, key))) throw new ODataError(404, 'NotFound', `${set.name} has no row with this key`);
     res.status(204).end();
   }));
