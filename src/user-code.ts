@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readMigrations, type Migration } from './db/migrations.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, describeError } from './errors.js';
 import type { Handler } from './work/define-handler.js';
 import { handlers as builtInHandlers } from './work/built-in.js';
 import { isPushMapping, type PushMapping } from './writeback/define-mapping.js';
@@ -164,7 +164,7 @@ async function importModule(file: string, what: string): Promise<Record<string, 
   try {
     return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (err) {
-    throw new ConfigError(`${what}: could not load ${shown(file)}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ConfigError(`${what}: could not load ${shown(file)}: ${describeError(err).message}`);
   }
 }
 

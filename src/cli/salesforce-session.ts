@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError, describeError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { ApiCallCounter } from '../writeback/api-calls.js';
 import { SalesforceConnector } from '../writeback/connection.js';
@@ -20,6 +20,6 @@ export async function withSalesforce<T>(
   try {
     return await work(new SalesforceConnector(ctx.config.salesforce, counter, log), counter);
   } finally {
-    await counter.flush(ctx.pool).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err), calls: counter.count }, 'could not add the API calls to forcehook.api_calls'));
+    await counter.flush(ctx.pool).catch((err: unknown) => log.warn({ err: describeError(err), calls: counter.count }, 'could not add the API calls to forcehook.api_calls'));
   }
 }

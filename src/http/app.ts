@@ -13,6 +13,7 @@ import { apexRoute } from './routes/apex.js';
 import { healthRoute, readyRoute } from './routes/health.js';
 import { mountOData, type ODataRouteDeps } from './routes/odata.js';
 import { outboundRoute } from './routes/outbound.js';
+import { errorForLog } from './error-log.js';
 
 export interface AppDeps {
   config: Pick<Config, 'allowedOrgPrefixes' | 'outboundToken' | 'outboundFlowTokens' | 'outboundTokenRequired' | 'maxBodyBytes' | 'webhookSecrets'> &
@@ -78,7 +79,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(404).json({ error: { code: 'NOT_FOUND' satisfies ErrorCode, message: 'No such endpoint. Salesforce posts to /outbound/<flow> or /apex/<flow>.' } });
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    deps.log.error({ err: { message: err instanceof Error ? err.message : String(err) } }, 'unhandled request error');
+    deps.log.error({ err: errorForLog(err) }, 'unhandled request error');
     if (!res.headersSent) res.status(500).json({ error: { code: 'INTERNAL', message: 'An internal error occurred.' } });
   });
   return app;

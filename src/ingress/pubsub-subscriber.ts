@@ -6,6 +6,7 @@ import { isGapNotice, streamEvents } from '../events/change-event.js';
 import { recoverGap } from './gap-fetch.js';
 import { classifyPubSubFailure, describePubSubFailure } from './pubsub-errors.js';
 import { entityOf, type StreamChannel, type StreamDeps } from './streaming.js';
+import { describeError } from '../errors.js';
 
 /** What the Pub/Sub API needs to know who we are: the session forcehook already holds. */
 export interface PubSubCredentials {
@@ -230,7 +231,7 @@ export class PubSubSubscriber {
       if (live.broken) return;
       // Skipping this event would let the next one move the replay id past it: replay instead.
       live.broken = true;
-      this.deps.log.error({ channel: target.channel, err: err instanceof Error ? err.message : String(err) }, 'pubsub event not stored; replaying from the stored replay id');
+      this.deps.log.error({ channel: target.channel, err: describeError(err) }, 'pubsub event not stored; replaying from the stored replay id');
       this.restart(target, live, this.retryMs);
     });
     this.chains.set(target.channel, next);

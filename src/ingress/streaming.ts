@@ -6,6 +6,7 @@ import { isGapNotice, streamEvents, type StreamMessage } from '../events/change-
 import type { Logger } from '../log.js';
 import type { Ingest } from '../inbox/ingest.js';
 import { recoverGap } from './gap-fetch.js';
+import { describeError } from '../errors.js';
 
 export interface StreamChannel {
   /** `/data/ContactChangeEvent`, `/data/ChangeEvents`, `/event/Order_Placed__e` */
@@ -79,7 +80,7 @@ export class StreamSubscriber {
       await this.subscribe(target, (await readReplayId(this.deps.db, target.channel)) ?? NEW_EVENTS_ONLY);
       this.broken.delete(target.channel);
     } catch (err) {
-      this.deps.log.warn({ channel: target.channel, err: err instanceof Error ? err.message : String(err), retryMs: this.retryMs }, 'streaming subscription failed; trying again');
+      this.deps.log.warn({ channel: target.channel, err: describeError(err), retryMs: this.retryMs }, 'streaming subscription failed; trying again');
       this.later(() => this.connect(target));
     }
   }
@@ -110,7 +111,7 @@ export class StreamSubscriber {
       this.deps.log.info({ channel: target.channel, replayId }, 'streaming subscribed');
     } catch (err) {
       client.disconnect();
-      const text = err instanceof Error ? err.message : String(err);
+      const text = describeError(err).message;
       if (replayId !== NEW_EVENTS_ONLY && /replay/i.test(text)) {
         // The events after our replay id are gone: take new ones, and read what we missed.
         this.deps.log.warn({ channel: target.channel, replayId }, 'stored replay id is no longer available; resubscribing at new events and reconciling');
@@ -131,7 +132,7 @@ export class StreamSubscriber {
     const next = previous.then(() => this.store(target, generation, message)).catch((err: unknown) => {
       // Skipping this event would let the next one move the replay id past it: stop the channel
       // and subscribe again from the saved replay id, which replays this event and what follows.
-      this.deps.log.error({ channel: target.channel, replayId: message.event?.replayId, err: err instanceof Error ? err.message : String(err) }, 'streamed event not stored; replaying from the saved replay id');
+      this.deps.log.error({ channel: target.channel, replayId: message.event?.replayId, err: describeError(err) }, 'streamed event not stored; replaying from the saved replay id');
       this.breakChannel(target);
     });
     this.chains.set(target.channel, next);

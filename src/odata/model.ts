@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { tableColumns } from '../db/odata.js';
 import type { Queryable } from '../db/pool.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, describeError } from '../errors.js';
 
 /**
  * The Edm primitive types forcehook serves: the ones the Salesforce Connect OData 4.0 adapter maps to
@@ -115,7 +115,7 @@ export function readODataFile(path: string): ODataFile {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new ConfigError(`ODATA_CONFIG: cannot read ${path} as JSON (${err instanceof Error ? err.message : String(err)})`);
+    throw new ConfigError(`ODATA_CONFIG: cannot read ${path} as JSON (${describeError(err).message})`);
   }
   const parsed = odataFileSchema.safeParse(raw);
   if (!parsed.success) {

@@ -6,6 +6,7 @@ import type { SalesforceEvent } from '../events/salesforce-event.js';
 import type { Logger } from '../log.js';
 import type { ApiCallCounter } from './api-calls.js';
 import { classifySalesforceError, saveResultError, type SalesforceError, type SaveResult } from './salesforce-errors.js';
+import { describeError } from '../errors.js';
 
 /** sObject Collections take at most 200 records a call. */
 export const COLLECTION_SIZE = 200;
@@ -165,7 +166,7 @@ export class WriteFlusher {
       // A full claim means more is waiting: keep going instead of waiting out another window.
       while (!this.stopped && (await this.flushOnce()) >= COLLECTION_SIZE * 10);
     } catch (err) {
-      this.options.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'flushing salesforce writes failed; trying again next window');
+      this.options.log.warn({ err: describeError(err) }, 'flushing salesforce writes failed; trying again next window');
     }
   }
 

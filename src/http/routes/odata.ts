@@ -10,6 +10,7 @@ import { constantTimeEqual } from '../../verification/constant-time.js';
 import type { BodyBudget } from '../body-budget.js';
 import { hasMediaType, readRawBody } from '../raw-body.js';
 import { noteOf } from '../locals.js';
+import { errorForLog } from '../error-log.js';
 
 export const ODATA_PATH = '/odata/v4';
 
@@ -86,7 +87,7 @@ export function mountOData(app: express.Express, deps: ODataRouteDeps): void {
   router.use((_req, _res, next) => next(new ODataError(404, 'NotFound', 'No such OData resource: see the service document at /odata/v4/')));
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err instanceof ODataError ? err : err instanceof AppError && err.status < 500 ? new ODataError(err.status, err.code, err.message) : fromRouter(err);
-    if (!e) deps.log.error({ err: err instanceof Error ? err.message : String(err) }, 'odata request failed');
+    if (!e) deps.log.error({ err: errorForLog(err) }, 'odata request failed');
     noteOf(res).errorCode = e?.odataCode ?? 'INTERNAL';
     if (e?.status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="forcehook odata", charset="UTF-8"');
     res.status(e?.status ?? 500).json({ error: { code: e?.odataCode ?? 'InternalError', message: e?.message ?? 'An internal error occurred.' } });
