@@ -128,7 +128,7 @@ export class PermanentError extends AppError {
 }
 
 /** A zod error's issues, each with its path as `a.b.0`. */
-export function issuesOf(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): ValidationIssue[] {
+function issuesOf(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): ValidationIssue[] {
   return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
 }
 

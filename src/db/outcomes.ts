@@ -121,7 +121,7 @@ export async function recordQueueFailures(pool: pg.Pool, failures: readonly Queu
 }
 
 /** Takes the inbox rows' locks in id order, before anything else in the transaction. */
-export async function lockInboxRows(db: Queryable, ids: readonly number[]): Promise<void> {
+async function lockInboxRows(db: Queryable, ids: readonly number[]): Promise<void> {
   await db.query('SELECT id FROM forcehook.inbox WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE', [ids]);
 }
 
@@ -172,7 +172,7 @@ async function upsertQueueFailures(db: Queryable, failures: readonly QueueFailur
  * done or skipped it, else back to received (a failure cleared, other handlers still to run).
  * Writes only rows whose status or error changed.
  */
-export async function refreshInboxStatus(db: Queryable, ids: readonly number[]): Promise<void> {
+async function refreshInboxStatus(db: Queryable, ids: readonly number[]): Promise<void> {
   if (ids.length === 0) return;
   await db.query(
     `UPDATE forcehook.inbox AS i SET status = s.status, last_error = COALESCE(s.error, i.last_error), updated_at = now()

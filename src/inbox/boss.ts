@@ -52,7 +52,7 @@ export interface HandlerQueue {
 }
 
 /** pg-boss's own limit on a batch: past forcehook's (a first try and a one-by-one retry), so it never fails a batch first. */
-export function queueExpireSeconds(handler: Pick<HandlerQueue, 'timeoutSeconds'>): number {
+function queueExpireSeconds(handler: Pick<HandlerQueue, 'timeoutSeconds'>): number {
   return 2 * handler.timeoutSeconds + 30;
 }
 

@@ -61,7 +61,7 @@ export async function startVerifyWorker(deps: VerifyDeps): Promise<void> {
  * is dropped, a forged value is replaced. One query per sObject type and batch; the handlers' jobs
  * are sent in the same transaction that stores the fetched values.
  */
-export async function verifyBatch(jobs: Job<VerifyJob>[], deps: VerifyDeps): Promise<JobResult[]> {
+async function verifyBatch(jobs: Job<VerifyJob>[], deps: VerifyDeps): Promise<JobResult[]> {
   const rows = await loadVerifying(deps.pool, jobs.map((j) => j.data.inboxId));
   const orgId = rows.length > 0 ? await deps.salesforce.orgId() : '';
   const foreign = rows.filter((r) => r.orgId !== orgId);

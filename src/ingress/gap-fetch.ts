@@ -18,7 +18,7 @@ export interface GapFetchDeps {
  * so a record deleted in the gap comes back as a delete. The describe behind the field list is
  * cached on the connection: a gap costs one query, not a describe each time.
  */
-export async function fetchRecordsById(deps: GapFetchDeps, target: ReconcileTarget, ids: readonly string[]): Promise<number> {
+async function fetchRecordsById(deps: GapFetchDeps, target: ReconcileTarget, ids: readonly string[]): Promise<number> {
   if (!isSObjectName(target.sobjectType)) throw new TypeError(`${target.sobjectType} is not an sObject API name`);
   if (!ids.some(isSalesforceId)) return 0;
   const conn = await deps.connection();

@@ -86,7 +86,7 @@ const columnSpec = z.union([
 const writableSpec = z.union([z.boolean(), z.object({ create: z.boolean().default(false), update: z.boolean().default(false), delete: z.boolean().default(false) }).strict()]);
 
 /** The file ODATA_CONFIG points to. */
-export const odataFileSchema = z.object({
+const odataFileSchema = z.object({
   namespace: z.string().regex(NAME).default('forcehook'),
   entitySets: z
     .array(

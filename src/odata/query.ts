@@ -351,7 +351,7 @@ function method(name: string, args: Token[], set: EntitySet, params: SqlParams):
   }
 }
 
-export interface OrderItem {
+interface OrderItem {
   property: Property;
   descending: boolean;
 }

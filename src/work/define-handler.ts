@@ -110,7 +110,7 @@ function oneOf(wanted: string | readonly string[] | undefined, actual: string): 
 const QUEUE_PREFIX = 'forcehook.';
 
 /** Handler identity: the pg-boss queue of the handler named `name`, and back. */
-export function queueOf(handlerName: string): string {
+function queueOf(handlerName: string): string {
   return `${QUEUE_PREFIX}${handlerName}`;
 }
 

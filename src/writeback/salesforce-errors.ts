@@ -34,7 +34,7 @@ const RETRYABLE_CODES = new Set([
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'ABORT_ERR']);
 
-export function isRetryableCode(code: string): boolean {
+function isRetryableCode(code: string): boolean {
   return RETRYABLE_CODES.has(code) || /^ERROR_HTTP_5\d\d$/.test(code);
 }
 

@@ -12,7 +12,7 @@ import { hasMediaType, readRawBody } from '../raw-body.js';
 import { noteOf } from '../locals.js';
 import { errorForLog } from '../error-log.js';
 
-export const ODATA_PATH = '/odata/v4';
+const ODATA_PATH = '/odata/v4';
 
 export interface ODataRouteDeps {
   service: ODataService;
