@@ -96,29 +96,27 @@ export function createIngest(deps: IngestDeps): Ingest {
 
 /** One transaction for the requests of a batch; returns each request's own counts. */
 async function store(deps: IngestDeps, batch: readonly Pending[]): Promise<IngestResult[]> {
-  // A delivery repeated across the requests of one batch counts for the first request only.
-  const seen = new Set<string>();
-  const owner = new Map<string, number>();
+  // A delivery repeated across the requests of one batch counts for the first request only. A
+  // verified event waits in one verify job; its handlers' jobs are sent once the org confirmed it.
+  const byKey = new Map<string, { owner: number; queues: readonly string[] }>();
   const routed: RoutedEvent[] = [];
-  batch.forEach((p, i) => {
+  batch.forEach((p, owner) => {
     for (const event of p.events) {
       const key = `${event.orgId}|${event.deliveryId}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      owner.set(key, i);
-      routed.push({ event, queues: deps.registry.route(event), verify: deps.verifyByFetch?.(event) === true });
+      if (byKey.has(key)) continue;
+      const r: RoutedEvent = { event, queues: deps.registry.route(event), verify: deps.verifyByFetch?.(event) === true };
+      byKey.set(key, { owner, queues: r.verify && r.queues.length > 0 ? [VERIFY_QUEUE] : r.queues });
+      routed.push(r);
     }
   });
-  // A verified event waits in one verify job; its handlers' jobs are sent once the org confirmed it.
-  const queuesOf = new Map(routed.map((r) => [`${r.event.orgId}|${r.event.deliveryId}`, r.verify && r.queues.length > 0 ? [VERIFY_QUEUE] : r.queues]));
   return withTransaction(deps.pool, async (client) => {
     const inserted = await insertInboxRows(client, routed);
     const idsByQueue = new Map<string, number[]>();
     const accepted = batch.map(() => 0);
     for (const row of inserted) {
-      const key = `${row.orgId}|${row.deliveryId}`;
-      accepted[owner.get(key)!]!++;
-      for (const queue of queuesOf.get(key) ?? []) {
+      const { owner, queues } = byKey.get(`${row.orgId}|${row.deliveryId}`)!;
+      accepted[owner]!++;
+      for (const queue of queues) {
         const ids = idsByQueue.get(queue) ?? [];
         ids.push(row.id);
         idsByQueue.set(queue, ids);
